@@ -1,0 +1,96 @@
+# ec2-classify: enc (Puppet ENC) and dna-gen (chef-solo JSON) over one library.
+# make            build build/enc and build/dna-gen
+# make deps       apt-get what is missing (nothing when all is there)
+# make check      deps, then unit + end-to-end tests, then again under ASan/UBSan
+# make demo       deps, build, and a run against the fake EC2 on 127.0.0.1
+
+VERSION  = 0.1.0
+BUILD   ?= build
+PREFIX  ?= /usr/local
+CC      ?= cc
+PYTHON  ?= /usr/bin/python3
+
+PKGS     = libcurl openssl libxml-2.0 yaml-0.1 jansson sqlite3
+TESTPKGS = cmocka
+DEB_PKGS = gcc make pkg-config libcurl4-openssl-dev libssl-dev libxml2-dev \
+           libyaml-dev libjansson-dev libsqlite3-dev libcmocka-dev \
+           python3 python3-botocore ca-certificates
+
+WARN     = -std=c11 -Wall -Wextra -pedantic -Wmissing-prototypes \
+           -Wstrict-prototypes -Wwrite-strings -Wvla
+SANFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all \
+           -fno-omit-frame-pointer
+OPT      = $(if $(SAN),-O1 $(SANFLAGS),-O2)
+ALL_CFLAGS = $(WARN) $(if $(WERROR),-Werror) $(OPT) -g -D_GNU_SOURCE \
+           -DVERSION='"$(VERSION)"' -Ilib \
+           $(shell pkg-config --cflags $(PKGS)) $(CFLAGS)
+ALL_LDFLAGS = $(if $(SAN),$(SANFLAGS)) $(LDFLAGS)
+LIBS     = $(shell pkg-config --libs $(PKGS))
+TESTLIBS = $(shell pkg-config --libs $(TESTPKGS))
+
+LIB_SRC  = $(sort $(wildcard lib/*.c))
+LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+LIBA     = $(BUILD)/libec2classify.a
+BINS     = $(BUILD)/enc $(BUILD)/dna-gen
+UNIT_SRC = $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+all: $(BINS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIBA): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/enc: $(BUILD)/obj/enc/main.o $(LIBA)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/dna-gen: $(BUILD)/obj/dna-gen/main.o $(LIBA)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(TESTLIBS)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# Installs only what is missing, so a second run costs one dpkg-query.
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+	    grep -q '^install ok installed$$' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing$$missing"; \
+	  sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq \
+	    --no-install-recommends $$missing; \
+	fi
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; \
+	  FIXTURES=fixtures $$t; done
+
+e2e: $(BINS)
+	$(PYTHON) tests/test_fake_ec2.py
+	$(PYTHON) tests/e2e.py --build $(BUILD)
+
+test: unit e2e
+
+# The whole suite, then again with AddressSanitizer and UBSan.
+check: deps
+	$(MAKE) WERROR=1 test
+	$(MAKE) WERROR=1 SAN=1 BUILD=build/san test
+
+demo: deps
+	$(MAKE) all
+	$(PYTHON) tests/demo.py --build $(BUILD)
+
+clean:
+	rm -rf build
+
+.PHONY: all deps unit e2e test check demo clean

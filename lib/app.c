@@ -1,0 +1,153 @@
+/* app: wiring from options and environment to the EC2 client. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "jsonio.h"
+#include "lookup.h"
+#include "util.h"
+
+int
+app_option(struct app_opts *o, int opt, const char *arg, struct err *e)
+{
+	char *end;
+	double secs;
+
+	switch (opt) {
+	case APP_OPT_REGION:
+		o->region = arg;
+		return 1;
+	case APP_OPT_PROFILE:
+		o->profile = arg;
+		return 1;
+	case APP_OPT_ENDPOINT:
+		o->endpoint = arg;
+		return 1;
+	case APP_OPT_TIMEOUT:
+		errno = 0;
+		secs = strtod(arg, &end);
+		if (errno != 0 || end == arg || *end != '\0' || secs < 0.01 ||
+		    secs > 3600) {
+			err_set(e, ERR_USAGE, "--timeout: '%s' is not a number "
+			    "of seconds between 0.01 and 3600", arg);
+			return -1;
+		}
+		o->timeout_ms = (long)(secs * 1000);
+		return 1;
+	}
+	return 0;
+}
+
+int
+app_init(struct app *a, const struct app_opts *o, settings_env_fn env,
+    struct err *e)
+{
+	struct settings_in in = { 0 };
+	struct http_opts ho = { 0 };
+	int rc;
+
+	memset(a, 0, sizeof(*a));
+	a->o = *o;
+	in.region = o->region;
+	in.profile = o->profile;
+	in.endpoint = o->endpoint;
+	if ((rc = settings_load(&a->s, &in, env, e)) != 0)
+		return rc;
+	if (!a->s.imds_disabled &&
+	    (a->imds = imds_new(a->s.imds_endpoint, a->s.ca_bundle, e)) == NULL)
+		return e->code;
+	ho.timeout_ms = o->timeout_ms;
+	if (o->timeout_ms > 0 && o->timeout_ms < 5000)
+		ho.connect_timeout_ms = o->timeout_ms;
+	ho.ca_bundle = a->s.ca_bundle;
+	if ((a->http = http_new(&ho, e)) == NULL)
+		return e->code;
+	if ((a->creds = creds_chain_new(&a->s, a->imds, e)) == NULL)
+		return e->code;
+	return 0;
+}
+
+void
+app_cleanup(struct app *a)
+{
+	ec2_free(a->ec2);
+	creds_chain_free(a->creds);
+	http_free(a->http);
+	imds_free(a->imds);
+	settings_cleanup(&a->s);
+	memset(a, 0, sizeof(*a));
+}
+
+static void
+trace(struct app *a, const char *line)
+{
+	if (a->o.log != NULL)
+		a->o.log(a->o.log_ctx, line);
+}
+
+int
+app_ec2(struct app *a, struct ec2 **out, struct err *e)
+{
+	struct ec2_opts eo = { 0 };
+	struct retry_policy rp = RETRY_DEFAULT;
+	char *region = NULL;
+	int rc;
+
+	if (a->ec2 != NULL) {
+		*out = a->ec2;
+		return 0;
+	}
+	if (a->s.region == NULL) {
+		if (a->imds == NULL)
+			return err_set(e, ERR_USAGE, "no region: use --region, "
+			    "AWS_REGION or a profile's region (the metadata "
+			    "service is disabled)");
+		trace(a, "no region configured: asking the metadata service");
+		if ((rc = imds_get(a->imds, "meta-data/placement/region",
+		    &region, e)) != 0)
+			return err_prefix(e, "no region configured, and");
+		rc = settings_set_region(&a->s, util_trim(region),
+		    "the metadata service", e);
+		free(region);
+		if (rc != 0)
+			return rc;
+	}
+	eo.endpoint = a->s.endpoint;
+	eo.region = a->s.region;
+	eo.retry = rp;
+	if (a->o.timeout_ms > 0 && eo.retry.deadline_ms < 3 * a->o.timeout_ms)
+		eo.retry.deadline_ms = 3 * a->o.timeout_ms;
+	eo.log = a->o.log;
+	eo.log_ctx = a->o.log_ctx;
+	if ((a->ec2 = ec2_new(&eo, a->http, a->creds, e)) == NULL)
+		return e->code;
+	if (a->o.log != NULL) {
+		char line[512];
+		(void)snprintf(line, sizeof(line), "region %s (from %s), "
+		    "endpoint %s (from %s), profile %s", a->s.region,
+		    a->s.region_source, a->s.endpoint, a->s.endpoint_source,
+		    a->s.profile);
+		trace(a, line);
+	}
+	*out = a->ec2;
+	return 0;
+}
+
+int
+app_describe(struct app *a, const char *what, struct buf *out, struct err *e)
+{
+	struct instance *in = NULL;
+	struct ec2 *c;
+	int rc;
+
+	if ((rc = lookup_certname_check(what, e)) != 0 ||
+	    (rc = app_ec2(a, &c, e)) != 0 ||
+	    (rc = lookup_live(c, lookup_default_order, lookup_default_norder,
+	    what, &in, e)) != 0)
+		return rc;
+	rc = jsonio_instance(in, out, e);
+	instance_free(in);
+	return rc;
+}

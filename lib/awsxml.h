@@ -1,0 +1,32 @@
+/* awsxml: the project's only user of libxml2; parses EC2 Query API answers. */
+#ifndef AWSXML_H
+#define AWSXML_H
+
+#include <stddef.h>
+
+#include "err.h"
+#include "instance.h"
+
+/* Called once per instance, in document order. The instance is borrowed:
+ * it is freed after the call. A non-zero return stops the parse and is
+ * returned by awsxml_describe_instances (fill e first). */
+typedef int (*awsxml_instance_fn)(const struct instance *in, void *ctx,
+    struct err *e);
+
+/* Parses one DescribeInstances response page. Elements are matched by
+ * local name and full path under any http://ec2.amazonaws.com/doc/VERSION/
+ * namespace. region is copied into every instance. *next_token is set to a
+ * malloc'd token, or NULL on the last page. *count (may be NULL) gets the
+ * number of instances in the page. Returns 0, the callback's non-zero
+ * value, or ERR_UNAVAILABLE for anything that is not a well-formed
+ * DescribeInstancesResponse (never an empty fleet). */
+int awsxml_describe_instances(const char *xml, size_t len, const char *region,
+    awsxml_instance_fn fn, void *ctx, char **next_token, size_t *count,
+    struct err *e);
+
+/* Parses an AWS error document (<Response><Errors><Error> or
+ * <ErrorResponse><Error>). Returns 0 and sets *code and *message
+ * (malloc'd; message may be "") or -1 when the body is not one. */
+int awsxml_error(const char *xml, size_t len, char **code, char **message);
+
+#endif

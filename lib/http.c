@@ -1,0 +1,236 @@
+/* http: the project's only user of libcurl. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "http.h"
+#include "util.h"
+
+struct http {
+	CURL *curl;
+	struct http_opts o;
+	char *ca_bundle;
+};
+
+static int curl_ready;
+
+struct http *
+http_new(const struct http_opts *o, struct err *e)
+{
+	struct http *h;
+
+	if (!curl_ready) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+			err_set(e, ERR_FAIL, "cannot initialise libcurl");
+			return NULL;
+		}
+		curl_ready = 1;
+	}
+	if ((h = calloc(1, sizeof(*h))) == NULL) {
+		err_set(e, ERR_FAIL, "out of memory");
+		return NULL;
+	}
+	h->o = *o;
+	if (h->o.connect_timeout_ms <= 0)
+		h->o.connect_timeout_ms = 5000;
+	if (h->o.timeout_ms <= 0)
+		h->o.timeout_ms = 20000;
+	if (h->o.max_body == 0)
+		h->o.max_body = HTTP_MAX_BODY;
+	h->ca_bundle = util_strdup(o->ca_bundle);
+	h->o.ca_bundle = h->ca_bundle;
+	if ((h->curl = curl_easy_init()) == NULL ||
+	    (o->ca_bundle != NULL && h->ca_bundle == NULL)) {
+		err_set(e, ERR_FAIL, "cannot initialise libcurl");
+		http_free(h);
+		return NULL;
+	}
+	return h;
+}
+
+void
+http_free(struct http *h)
+{
+	if (h == NULL)
+		return;
+	if (h->curl != NULL)
+		curl_easy_cleanup(h->curl);
+	free(h->ca_bundle);
+	free(h);
+}
+
+void
+http_response_init(struct http_response *r, size_t cap)
+{
+	r->status = 0;
+	buf_init(&r->body, cap);
+}
+
+void
+http_response_free(struct http_response *r)
+{
+	if (r == NULL)
+		return;
+	buf_free(&r->body);
+}
+
+struct sink {
+	struct buf *body;
+	int over_cap;
+};
+
+static size_t
+on_data(char *p, size_t size, size_t n, void *arg)
+{
+	struct sink *s = arg;
+
+	if (buf_append(s->body, p, size * n) == -1) {
+		s->over_cap = 1;
+		return 0;	/* makes curl fail with CURLE_WRITE_ERROR */
+	}
+	return size * n;
+}
+
+enum http_status
+http_request(struct http *h, const char *method, const char *url,
+    const struct http_header *hdrs, size_t nhdrs, const void *body,
+    size_t body_len, struct http_response *resp, struct err *e)
+{
+	struct curl_slist *list = NULL, *l;
+	struct buf line;
+	struct sink sink;
+	CURL *c = h->curl;
+	CURLcode rc;
+	enum http_status st = HTTP_PERMANENT;
+	size_t i;
+
+	buf_init(&line, 0);
+	buf_reset(&resp->body);
+	resp->status = 0;
+	sink.body = &resp->body;
+	sink.over_cap = 0;
+	/* curl adds Accept and Expect on its own: suppress them so only
+	 * headers we chose (and signed) go out. */
+	if ((l = curl_slist_append(list, "Accept:")) == NULL)
+		goto nomem;
+	list = l;
+	if ((l = curl_slist_append(list, "Expect:")) == NULL)
+		goto nomem;
+	list = l;
+	for (i = 0; i < nhdrs; i++) {
+		buf_reset(&line);
+		if (buf_printf(&line, "%s: %s", hdrs[i].name,
+		    hdrs[i].value) == -1 ||
+		    (l = curl_slist_append(list, line.data)) == NULL)
+			goto nomem;
+		list = l;
+	}
+	curl_easy_reset(c);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, h->o.connect_timeout_ms);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, h->o.timeout_ms);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "ec2-classify/" VERSION);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (h->o.ca_bundle != NULL)
+		curl_easy_setopt(c, CURLOPT_CAINFO, h->o.ca_bundle);
+	if (strcmp(method, "POST") == 0) {
+		curl_easy_setopt(c, CURLOPT_POST, 1L);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)body_len);
+	} else if (strcmp(method, "GET") != 0)
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	rc = curl_easy_perform(c);
+	if (rc == CURLE_OK) {
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+		st = HTTP_OK;
+		goto out;
+	}
+	switch (rc) {
+	case CURLE_WRITE_ERROR:
+		if (sink.over_cap) {
+			err_set(e, ERR_UNAVAILABLE, "%s: response body larger "
+			    "than %zu bytes", url, resp->body.cap);
+			break;
+		}
+		/* FALLTHROUGH */
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_SSL_CONNECT_ERROR:
+		st = HTTP_TRANSIENT;
+		err_set(e, ERR_UNAVAILABLE, "%s: %s", url,
+		    curl_easy_strerror(rc));
+		break;
+	default:
+		err_set(e, ERR_UNAVAILABLE, "%s: %s", url,
+		    curl_easy_strerror(rc));
+		break;
+	}
+	goto out;
+nomem:
+	err_set(e, ERR_FAIL, "out of memory");
+out:
+	curl_slist_free_all(list);
+	buf_free(&line);
+	return st;
+}
+
+int
+http_url_parts(const char *url, char **host, char **path, struct err *e)
+{
+	CURLU *u = NULL;
+	char *scheme = NULL, *hn = NULL, *port = NULL, *p = NULL;
+	struct buf hb;
+	int rc = -1;
+
+	*host = *path = NULL;
+	buf_init(&hb, 0);
+	if ((u = curl_url()) == NULL)
+		goto bad;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) ||
+	    curl_url_get(u, CURLUPART_HOST, &hn, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PATH, &p, 0) != CURLUE_OK)
+		goto bad;
+	if (curl_url_get(u, CURLUPART_PORT, &port, 0) != CURLUE_OK)
+		port = NULL;
+	if (buf_puts(&hb, hn) == -1 ||
+	    (port != NULL && buf_printf(&hb, ":%s", port) == -1) ||
+	    (*path = util_strdup(*p ? p : "/")) == NULL) {
+		err_set(e, ERR_FAIL, "out of memory");
+		goto out;
+	}
+	*host = buf_steal(&hb);
+	rc = 0;
+	goto out;
+bad:
+	err_set(e, ERR_USAGE, "invalid endpoint URL '%s' (want "
+	    "http(s)://host[:port])", url);
+out:
+	curl_free(scheme);
+	curl_free(hn);
+	curl_free(port);
+	curl_free(p);
+	curl_url_cleanup(u);
+	buf_free(&hb);
+	if (rc == -1) {
+		free(*path);
+		*path = NULL;
+	}
+	return rc;
+}

@@ -1,0 +1,93 @@
+/* jsonio: JSON documents read and written with jansson. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "jsonio.h"
+
+int
+jsonio_get_strings(const char *text, size_t len, const char *const *keys,
+    char **vals, size_t n, struct err *e)
+{
+	json_error_t je;
+	json_t *root, *v;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		vals[i] = NULL;
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+	if (root == NULL || !json_is_object(root)) {
+		json_decref(root);
+		return err_set(e, ERR_UNAVAILABLE, "not a JSON object "
+		    "(line %d, column %d)", je.line, je.column);
+	}
+	for (i = 0; i < n; i++) {
+		v = json_object_get(root, keys[i]);
+		if (json_is_string(v) &&
+		    (vals[i] = strdup(json_string_value(v))) == NULL) {
+			json_decref(root);
+			return err_set(e, ERR_FAIL, "out of memory");
+		}
+	}
+	json_decref(root);
+	return 0;
+}
+
+static int
+put(json_t *obj, const char *key, json_t *v)
+{
+	return v == NULL || json_object_set_new(obj, key, v) == -1 ? -1 : 0;
+}
+
+int
+jsonio_instance(const struct instance *in, struct buf *out, struct err *e)
+{
+	json_t *o, *groups = NULL, *tags = NULL, *g;
+	char *text = NULL;
+	size_t i;
+	int rc = ERR_FAIL;
+
+	if ((o = json_object()) == NULL)
+		goto out;
+	for (i = 0; i < instance_nfields; i++)
+		if (put(o, instance_fields[i].name, json_string(
+		    INSTANCE_FIELD(in, &instance_fields[i]))) == -1)
+			goto out;
+	if ((groups = json_array()) == NULL || (tags = json_array()) == NULL)
+		goto out;
+	for (i = 0; i < in->ngroups; i++) {
+		if ((g = json_pack("{s:s, s:s}", "id", in->groups[i].id,
+		    "name", in->groups[i].name)) == NULL ||
+		    json_array_append_new(groups, g) == -1)
+			goto out;
+	}
+	/* Tags as [key, value] pairs: EC2's order is kept. */
+	for (i = 0; i < in->ntags; i++) {
+		if ((g = json_pack("[s, s]", in->tags[i].key,
+		    in->tags[i].value)) == NULL ||
+		    json_array_append_new(tags, g) == -1)
+			goto out;
+	}
+	if (put(o, "security_groups", groups) == -1) {
+		groups = NULL;
+		goto out;
+	}
+	groups = NULL;
+	if (put(o, "tags", tags) == -1) {
+		tags = NULL;
+		goto out;
+	}
+	tags = NULL;
+	if ((text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) ==
+	    NULL || buf_puts(out, text) == -1 || buf_putc(out, '\n') == -1)
+		goto out;
+	rc = 0;
+out:
+	free(text);
+	json_decref(groups);
+	json_decref(tags);
+	json_decref(o);
+	return rc ? err_set(e, ERR_FAIL, "cannot write JSON (invalid UTF-8 "
+	    "or out of memory)") : 0;
+}

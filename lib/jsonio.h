@@ -1,0 +1,21 @@
+/* jsonio: the project's only user of jansson (JSON in and out). */
+#ifndef JSONIO_H
+#define JSONIO_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "err.h"
+#include "instance.h"
+
+/* Parses a JSON object and copies the string members named in keys[0..n)
+ * into vals (malloc'd; NULL when absent or not a string). Returns 0, or
+ * ERR_UNAVAILABLE with e filled when text is not a JSON object. */
+int jsonio_get_strings(const char *text, size_t len, const char *const *keys,
+    char **vals, size_t n, struct err *e);
+
+/* Appends the instance as one pretty-printed JSON object and a newline. */
+int jsonio_instance(const struct instance *in, struct buf *out,
+    struct err *e);
+
+#endif

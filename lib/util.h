@@ -1,0 +1,21 @@
+/* util: small string and memory helpers shared by the library. */
+#ifndef UTIL_H
+#define UTIL_H
+
+#include <stddef.h>
+
+/* strdup that accepts NULL (returns NULL) */
+char *util_strdup(const char *s);
+char *util_strndup(const char *s, size_t n);
+/* Overwrites n bytes with zeros in a way the compiler cannot drop. */
+void util_wipe(void *p, size_t n);
+/* Wipes a NUL-terminated secret and frees it; s may be NULL. */
+void util_free_secret(char *s);
+/* Trims ASCII blanks in place at both ends; returns s. */
+char *util_trim(char *s);
+/* Lowercase hex of n bytes into out (2n+1 bytes). */
+void util_hex(const unsigned char *in, size_t n, char *out);
+/* Nonzero when s is a valid UTF-8 string (no overlongs, no surrogates). */
+int util_utf8_valid(const char *s, size_t n);
+
+#endif

@@ -94,3 +94,5 @@ clean:
 	rm -rf build
 
 .PHONY: all deps unit e2e test check demo clean
+
+.SECONDARY:

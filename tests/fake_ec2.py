@@ -1007,8 +1007,8 @@ class Handler(BaseHTTPRequestHandler):
     """Routes requests to the EC2 API, IMDS or the control API."""
 
     protocol_version = "HTTP/1.1"
-    server_version = "AmazonEC2"
-    sys_version = ""
+    def version_string(self):
+        return "AmazonEC2"
 
     def log_message(self, format, *args):  # noqa: A002 (BaseHTTPRequestHandler API)
         LOG.debug("%s %s", self.address_string(), format % args)

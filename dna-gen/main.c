@@ -5,12 +5,20 @@
 
 #include "app.h"
 #include "tool.h"
+
+#define PROG "dna-gen"
+#define SYNOPSIS "dna-gen [options] --describe [INSTANCE-ID|CERTNAME]"
 #include "util.h"
 
 static void __attribute__((noreturn))
 usage(int code)
 {
-	fprintf(code ? stderr : stdout,
+	if (code != 0) {
+		fprintf(stderr, "%s: usage: %s; see %s --help\n", PROG,
+		    SYNOPSIS, PROG);
+		exit(code);
+	}
+	fprintf(stdout,
 	    "usage: dna-gen [options] --describe [INSTANCE-ID|CERTNAME]\n"
 	    "options:\n"
 	    "  --region REGION     AWS region (else AWS_REGION, profile, IMDS)\n"

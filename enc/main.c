@@ -6,10 +6,18 @@
 #include "app.h"
 #include "tool.h"
 
+#define PROG "enc"
+#define SYNOPSIS "enc [options] CERTNAME | --describe ID|CERTNAME"
+
 static void __attribute__((noreturn))
 usage(int code)
 {
-	fprintf(code ? stderr : stdout,
+	if (code != 0) {
+		fprintf(stderr, "%s: usage: %s; see %s --help\n", PROG,
+		    SYNOPSIS, PROG);
+		exit(code);
+	}
+	fprintf(stdout,
 	    "usage: enc [options] CERTNAME\n"
 	    "       enc [options] --describe ID|CERTNAME\n"
 	    "options:\n"

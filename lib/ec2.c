@@ -209,6 +209,19 @@ answer_error(const struct http_response *r, struct err *e)
 	return again;
 }
 
+static int
+is_error_document(const struct http_response *r)
+{
+	char *code = NULL, *msg = NULL;
+	int rc;
+
+	rc = awsxml_error(r->body.data ? r->body.data : "", r->body.len, &code,
+	    &msg) == 0;
+	free(code);
+	free(msg);
+	return rc;
+}
+
 struct page_ctx {
 	awsxml_instance_fn fn;
 	void *ctx;
@@ -255,7 +268,7 @@ fetch_page(struct ec2 *c, const struct buf *body, struct page_ctx *pc,
 				goto out;
 			}
 			/* An error document inside a 200 is still an error. */
-			if (rc == ERR_UNAVAILABLE)
+			if (rc == ERR_UNAVAILABLE && is_error_document(&r))
 				(void)answer_error(&r, e);
 			goto out;
 		}

@@ -107,6 +107,8 @@ http_request(struct http *h, const char *method, const char *url,
 
 	buf_init(&line, 0);
 	buf_reset(&resp->body);
+	if (resp->body.cap > h->o.max_body)
+		resp->body.cap = h->o.max_body;
 	resp->status = 0;
 	sink.body = &resp->body;
 	sink.over_cap = 0;

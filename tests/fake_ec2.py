@@ -85,6 +85,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
+from botocore.compat import HTTPHeaders
 from botocore.credentials import Credentials
 
 LOG = logging.getLogger("fake_ec2")
@@ -384,6 +385,21 @@ class SignedScope:
     signed_headers: str
 
 
+class ListedHeadersSigV4Auth(SigV4Auth):
+    """botocore's SigV4 signer, signing exactly the headers of the request.
+
+    Stock botocore never signs expect, user-agent or x-amzn-trace-id and adds
+    host when it is missing.  AWS checks whatever SignedHeaders lists, so a
+    client may sign those; verify_sigv4 passes in only the listed headers.
+    """
+
+    def headers_to_sign(self, request):
+        headers = HTTPHeaders()
+        for name, value in request.headers.items():
+            headers[name.lower()] = value  # appends repeated names
+        return headers
+
+
 def redact_canonical_request(canonical):
     """Hide the session token in a canonical request before logging it."""
     return re.sub(r"(?m)^(x-amz-security-token:).*$", r"\1<redacted>", canonical)
@@ -445,14 +461,13 @@ def verify_sigv4(method, target, headers, body, credentials):
             raise AuthError("X-Amz-Content-SHA256 is not the SHA-256 of the body")
     request.context["timestamp"] = amz_date
 
-    signer = SigV4Auth(Credentials(akid, secret, token), service, region)
+    signer = ListedHeadersSigV4Auth(Credentials(akid, secret, token), service, region)
     canonical = signer.canonical_request(request)
     canonical_names = signer.signed_headers(signer.headers_to_sign(request))
     if canonical_names != signed_headers:
         raise AuthError(
-            f"SignedHeaders {signed_headers!r} is not what botocore signs for these "
-            f"headers ({canonical_names!r}): names must be lower case, sorted, unique, "
-            "and not among botocore's unsigned headers (expect, user-agent)",
+            f"SignedHeaders {signed_headers!r} is not in canonical form "
+            f"({canonical_names!r}): lower case, sorted, no repeats",
             detail=redact_canonical_request(canonical))
     string_to_sign = signer.string_to_sign(request, canonical)
     expected = signer.signature(string_to_sign, request)
@@ -1079,10 +1094,10 @@ class Handler(BaseHTTPRequestHandler):
                  "signed_headers": match["signed_headers"] if match else None,
                  "status": None, "fault": fault.kind if fault else None}
         try:
-            entry["params"] = parse_form(body)
-            entry["action"] = entry["params"].get("Action")
-        except ApiError:
-            pass  # reported to the client after authentication
+            params = parse_form(body)
+            entry["params"], entry["action"] = params, params.get("Action")
+        except ApiError as e:
+            params = e  # answered after authentication, as AWS does
         auth_failed = False
         try:
             if fault and fault.kind in EC2_REPLACING_FAULTS:
@@ -1090,7 +1105,8 @@ class Handler(BaseHTTPRequestHandler):
                 return
             if fault and fault.kind == "hang":
                 time.sleep(fault.delay)
-            status, payload, auth_failed = self._ec2_answer(body, request_id, fault, entry)
+            status, payload, auth_failed = self._ec2_answer(body, params, request_id, fault,
+                                                            entry)
             entry["status"] = status
             self._send_ec2_body(status, payload, request_id, fault)
         finally:
@@ -1099,8 +1115,11 @@ class Handler(BaseHTTPRequestHandler):
                      self.path, entry["action"], entry["region"], entry["status"],
                      entry["fault"])
 
-    def _ec2_answer(self, body, request_id, fault, entry):
-        """Authenticate and run the API call: (status, XML body, auth_failed)."""
+    def _ec2_answer(self, body, params, request_id, fault, entry):
+        """Authenticate and run the API call: (status, XML body, auth_failed).
+
+        `params` is the parsed form, or the ApiError parsing it raised.
+        """
         try:
             scope = verify_sigv4(self.command, self.path, self.headers, body,
                                  self.state.credentials)
@@ -1116,7 +1135,8 @@ class Handler(BaseHTTPRequestHandler):
                 raise ApiError(400, "MissingAction",
                                f"Content-Type {content_type!r} is not a form; "
                                "no Action found")
-            params = parse_form(body)
+            if isinstance(params, ApiError):
+                raise params
             action = params.get("Action")
             if not action:
                 raise ApiError(400, "MissingAction",

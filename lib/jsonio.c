@@ -54,7 +54,7 @@ jsonio_instance(const struct instance *in, struct buf *out, struct err *e)
 		if (put(o, instance_fields[i].name, json_string(
 		    INSTANCE_FIELD(in, &instance_fields[i]))) == -1)
 			goto out;
-	if ((groups = json_array()) == NULL || (tags = json_array()) == NULL)
+	if ((groups = json_array()) == NULL)
 		goto out;
 	for (i = 0; i < in->ngroups; i++) {
 		if ((g = json_pack("{s:s, s:s}", "id", in->groups[i].id,
@@ -62,13 +62,12 @@ jsonio_instance(const struct instance *in, struct buf *out, struct err *e)
 		    json_array_append_new(groups, g) == -1)
 			goto out;
 	}
-	/* Tags as [key, value] pairs: EC2's order is kept. */
-	for (i = 0; i < in->ntags; i++) {
-		if ((g = json_pack("[s, s]", in->tags[i].key,
-		    in->tags[i].value)) == NULL ||
-		    json_array_append_new(tags, g) == -1)
+	/* EC2 tag keys are unique per resource: an object, in EC2's order. */
+	if ((tags = json_object()) == NULL)
+		goto out;
+	for (i = 0; i < in->ntags; i++)
+		if (put(tags, in->tags[i].key, json_string(in->tags[i].value)) == -1)
 			goto out;
-	}
 	if (put(o, "security_groups", groups) == -1) {
 		groups = NULL;
 		goto out;

@@ -6,8 +6,8 @@ answers, on one port:
 
 * the EC2 Query API (``POST`` to any path, form-encoded body), of which it
   implements ``DescribeInstances``.  Every request must carry a SigV4
-  ``Authorization`` header that botocore's own signer reproduces, for one of
-  the accepted credentials;
+  ``Authorization`` header that botocore's signer reproduces (over exactly
+  the headers it lists), for one of the accepted credentials;
 * IMDSv2 (``PUT /latest/api/token``, ``GET /latest/meta-data/...`` and
   ``GET /latest/dynamic/...``);
 * a control API under ``/__control/`` (no authentication) that tests use to
@@ -51,8 +51,25 @@ Control API:
     POST /__control/fault   {"kind": K, "count": 1, "target": "ec2"|"imds",
                              "delay": 30, "size": 20971520}
         Queue a fault for the next `count` requests of that target (-1: all
-        of them); faults are applied in the order queued.  See EC2_FAULTS and
-        IMDS_FAULTS for the kinds.
+        of them), whatever those requests are; queued faults apply one after
+        the other.  EC2 kinds:
+          throttle       503 RequestLimitExceeded
+          error500       500 InternalError
+          error503       503 with an empty body
+          xml_error      400 InvalidParameterValue
+          auth_failure   401 AuthFailure
+          unauthorized   403 UnauthorizedOperation
+          expired_token  400 ExpiredToken
+          error_in_200   200 carrying an error document
+          html           200 text/html page
+          garbage200     200 whose body is not XML
+          reset          TCP reset instead of an answer
+          hang           sleep `delay` seconds, then answer normally
+          truncate       normal answer cut to half its Content-Length, then close
+          huge           normal answer padded with whitespace to `size` bytes
+          short_page     DescribeInstances returns half a page, with a NextToken
+        IMDS kinds: hang, error500, and v1_only (the token PUT answers 405
+        and GETs need no token).
     POST /__control/config  {"page_size": N|null, "namespace": URI|null}
     POST /__control/reset   clear faults, statistics and configuration
     GET  /__control/stats   request counters and the last 200 requests
@@ -121,20 +138,20 @@ AUTH_FAILURE_MESSAGE = "AWS was not able to validate the provided access credent
 INVALID_TOKEN_MESSAGE = "The security token included in the request is invalid."
 
 INSTANCE_ID_RE = re.compile(r"i-[0-9a-f]{8}(?:[0-9a-f]{9})?")
-REGION_RE = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d")
+REGION_RE = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]")
 # Characters that cannot appear in an XML 1.0 document.
 NON_XML_CHAR_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-AMZ_DATE_RE = re.compile(r"\d{8}T\d{6}Z")
+AMZ_DATE_RE = re.compile(r"[0-9]{8}T[0-9]{6}Z")
 AUTHORIZATION_RE = re.compile(
-    r"AWS4-HMAC-SHA256 Credential=(?P<akid>[^/\s,]+)/(?P<date>\d{8})/"
+    r"AWS4-HMAC-SHA256 Credential=(?P<akid>[^/\s,]+)/(?P<date>[0-9]{8})/"
     r"(?P<region>[^/\s,]+)/(?P<service>[^/\s,]+)/aws4_request,\s*"
     r"SignedHeaders=(?P<signed_headers>[^\s,]+),\s*"
     r"Signature=(?P<signature>[0-9a-f]{64})"
 )
 
-FILTER_NAME_RE = re.compile(r"Filter\.([1-9]\d*)\.Name")
-FILTER_VALUE_RE = re.compile(r"Filter\.([1-9]\d*)\.Value\.([1-9]\d*)")
-INSTANCE_ID_PARAM_RE = re.compile(r"InstanceId\.([1-9]\d*)")
+FILTER_NAME_RE = re.compile(r"Filter\.([1-9][0-9]*)\.Name")
+FILTER_VALUE_RE = re.compile(r"Filter\.([1-9][0-9]*)\.Value\.([1-9][0-9]*)")
+INSTANCE_ID_PARAM_RE = re.compile(r"InstanceId\.([1-9][0-9]*)")
 
 # Pagination tokens start with these bytes, which base64-encode to
 # "++++////", and are padded so they end in "=": a client that does not
@@ -583,7 +600,7 @@ def parse_describe_request(params):
 
     max_results = params.get("MaxResults")
     if max_results is not None:
-        if not re.fullmatch(r"\d{1,9}", max_results) or not 5 <= int(max_results) <= 1000:
+        if not re.fullmatch(r"[0-9]{1,9}", max_results) or not 5 <= int(max_results) <= 1000:
             raise ApiError(400, "InvalidParameterValue",
                            f"Value ( {max_results} ) for parameter maxResults is invalid. "
                            "Expecting a value between 5 and 1000.")
@@ -638,7 +655,8 @@ def decode_page_token(key, token, scope):
         raw = base64.b64decode(token, validate=True)
     except (binascii.Error, ValueError):
         raise invalid from None
-    head, payload = raw[:len(TOKEN_PREFIX) + TOKEN_MAC_LENGTH], raw[len(TOKEN_PREFIX) + TOKEN_MAC_LENGTH:]
+    split = len(TOKEN_PREFIX) + TOKEN_MAC_LENGTH
+    head, payload = raw[:split], raw[split:]
     mac = hmac.new(key, payload, hashlib.sha256).digest()[:TOKEN_MAC_LENGTH]
     if not hmac.compare_digest(head, TOKEN_PREFIX + mac):
         raise invalid
@@ -932,8 +950,12 @@ class ServerState:
                     queue.popleft()
             return fault
 
-    def record(self, entry, auth_failed=False):
-        """Count a finished EC2 or IMDS request."""
+    def record(self, entry):
+        """Count an EC2 or IMDS request as it arrives.
+
+        The handler fills in entry["status"] when it has answered, so a
+        request that is still hanging is counted, with status None.
+        """
         with self.lock:
             if entry["target"] == "ec2":
                 self.ec2_requests += 1
@@ -941,9 +963,11 @@ class ServerState:
                     self.actions[entry["action"]] += 1
             else:
                 self.imds_requests += 1
-            if auth_failed:
-                self.auth_failures += 1
             self.history.append(entry)
+
+    def count_auth_failure(self):
+        with self.lock:
+            self.auth_failures += 1
 
     def stats(self):
         with self.lock:
@@ -955,7 +979,7 @@ class ServerState:
                 "pending_faults": [
                     {"target": f.target, "kind": f.kind, "remaining": f.remaining}
                     for queue in self.faults.values() for f in queue],
-                "requests": list(self.history),
+                "requests": [dict(entry) for entry in self.history],
             }
 
     def issue_imds_token(self, ttl):
@@ -998,6 +1022,11 @@ def parse_fault(spec):
     return Fault(target, kind, count, float(delay), size)
 
 
+def is_decimal(text):
+    """True for a non-empty string of ASCII digits (str.isdigit takes "²")."""
+    return text.isascii() and text.isdigit()
+
+
 def parse_form(body):
     """Decode a form-encoded body into {name: value}; ApiError on duplicates."""
     try:
@@ -1022,11 +1051,13 @@ class Handler(BaseHTTPRequestHandler):
     """Routes requests to the EC2 API, IMDS or the control API."""
 
     protocol_version = "HTTP/1.1"
+
     def version_string(self):
+        """The Server header."""
         return "AmazonEC2"
 
-    def log_message(self, format, *args):  # noqa: A002 (BaseHTTPRequestHandler API)
-        LOG.debug("%s %s", self.address_string(), format % args)
+    def log_message(self, fmt, *args):
+        LOG.debug("%s %s", self.address_string(), fmt % args)
 
     @property
     def state(self):
@@ -1060,7 +1091,7 @@ class Handler(BaseHTTPRequestHandler):
             self._send(411, b"", close=True)
             return None
         length = self.headers.get("Content-Length", "0")
-        if not length.isdigit():
+        if not is_decimal(length):
             self._send(400, b"", close=True)
             return None
         if int(length) > MAX_REQUEST_BODY:
@@ -1098,25 +1129,23 @@ class Handler(BaseHTTPRequestHandler):
             entry["params"], entry["action"] = params, params.get("Action")
         except ApiError as e:
             params = e  # answered after authentication, as AWS does
-        auth_failed = False
+        self.state.record(entry)
         try:
             if fault and fault.kind in EC2_REPLACING_FAULTS:
                 entry["status"] = self._send_ec2_fault(fault, request_id)
                 return
             if fault and fault.kind == "hang":
                 time.sleep(fault.delay)
-            status, payload, auth_failed = self._ec2_answer(body, params, request_id, fault,
-                                                            entry)
+            status, payload = self._ec2_answer(body, params, request_id, fault, entry)
             entry["status"] = status
             self._send_ec2_body(status, payload, request_id, fault)
         finally:
-            self.state.record(entry, auth_failed)
             LOG.info("ec2 %s %s action=%s region=%s status=%s fault=%s", self.command,
                      self.path, entry["action"], entry["region"], entry["status"],
                      entry["fault"])
 
     def _ec2_answer(self, body, params, request_id, fault, entry):
-        """Authenticate and run the API call: (status, XML body, auth_failed).
+        """Authenticate and run the API call: (status, XML body).
 
         `params` is the parsed form, or the ApiError parsing it raised.
         """
@@ -1127,7 +1156,8 @@ class Handler(BaseHTTPRequestHandler):
                 raise AuthError(f"credential scope service is {scope.service!r}, not 'ec2'")
         except AuthError as e:
             LOG.warning("AuthFailure: %s%s", e.reason, "\n" + e.detail if e.detail else "")
-            return 401, render_error("AuthFailure", e.client_message, request_id), True
+            self.state.count_auth_failure()
+            return 401, render_error("AuthFailure", e.client_message, request_id)
         entry["region"] = scope.region
         try:
             content_type = self.headers.get("Content-Type", "")
@@ -1147,11 +1177,10 @@ class Handler(BaseHTTPRequestHandler):
             if action != "DescribeInstances":
                 raise ApiError(400, "InvalidAction",
                                f"The action {action} is not valid for this web service.")
-            payload = self._describe_instances(params, scope.region, request_id, fault)
-            return 200, payload, False
+            return 200, self._describe_instances(params, scope.region, request_id, fault)
         except ApiError as e:
             LOG.info("%s: %s", e.code, e.message)
-            return e.status, render_error(e.code, e.message, request_id), False
+            return e.status, render_error(e.code, e.message, request_id)
 
     def _describe_instances(self, params, region, request_id, fault):
         request = parse_describe_request(params)
@@ -1181,8 +1210,10 @@ class Handler(BaseHTTPRequestHandler):
         headers = [("x-amzn-RequestId", request_id)]
         content_type = "text/xml;charset=UTF-8"
         if fault and fault.kind == "truncate":
-            self._send_head(status, len(payload), content_type, headers, close=True)
+            # Promise the whole body, send half, then drop the connection.
+            self._send_head(status, len(payload), content_type, headers)
             self.wfile.write(payload[:len(payload) // 2])
+            self.close_connection = True
         elif fault and fault.kind == "huge":
             self._stream_padded(status, payload, fault.size, content_type, headers)
         else:
@@ -1245,6 +1276,7 @@ class Handler(BaseHTTPRequestHandler):
         fault = self.state.take_fault("imds")
         entry = {"target": "imds", "method": self.command, "path": path, "status": None,
                  "fault": fault.kind if fault else None}
+        self.state.record(entry)
         try:
             if fault and fault.kind == "hang":
                 time.sleep(fault.delay)
@@ -1258,7 +1290,6 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 entry["status"] = self._imds_get(path, v1_only)
         finally:
-            self.state.record(entry)
             LOG.info("imds %s %s status=%s fault=%s", self.command, path,
                      entry["status"], entry["fault"])
 
@@ -1267,7 +1298,7 @@ class Handler(BaseHTTPRequestHandler):
             self._send(405, imds_html(405, "Method Not Allowed"), "text/html")
             return 405
         ttl = self.headers.get("X-aws-ec2-metadata-token-ttl-seconds", "")
-        if not ttl.isdigit() or not 1 <= int(ttl) <= 21600:
+        if not is_decimal(ttl) or not 1 <= int(ttl) <= 21600:
             self._send(400, imds_html(400, "Bad Request"), "text/html")
             return 400
         token = self.state.issue_imds_token(int(ttl))

@@ -633,6 +633,8 @@ class BasicFleetTests(unittest.TestCase):
         self.server.control("fault", {"kind": "hang", "delay": 1.0})
         with self.assertRaises(TimeoutError):
             self.server.ec2(DESCRIBE, timeout=0.3)
+        hanging = self.server.control("stats")[1]["requests"][-1]
+        self.assertEqual((hanging["fault"], hanging["status"]), ("hang", None))
         start = time.monotonic()
         self.assertEqual(self.server.ec2(DESCRIBE)[0], 200)
         self.assertLess(time.monotonic() - start, 0.5)

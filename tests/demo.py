@@ -1,0 +1,63 @@
+#!/usr/bin/python3
+"""make demo: the fake EC2/IMDS on 127.0.0.1 with the sample fleet, and the
+binaries finding instances in it the way the puppetmaster and a booting
+instance would."""
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e import Fake, base_env  # noqa: E402
+
+
+def show(title, argv, env):
+    print("\n$ " + " ".join(os.path.basename(a) if i == 0 else a
+                           for i, a in enumerate(argv)) + "    # " + title)
+    sys.stdout.flush()
+    p = subprocess.run(argv, env=env)
+    print("(exit %d)" % p.returncode)
+    return p.returncode
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--build", default="build")
+    args = ap.parse_args()
+    build = os.path.abspath(args.build)
+    work = tempfile.mkdtemp(prefix="demo-")
+    fake = Fake("basic", work)
+    try:
+        print("fake EC2 + IMDS listening on %s (fleet fixtures/fleets/basic.json)"
+              % fake.url)
+        env = base_env(work, fake)
+        enc, dna = os.path.join(build, "enc"), os.path.join(build, "dna-gen")
+        rcs = [
+            show("a certname that is an instance id", [enc, "--describe", "i-0a1b2c3d4e5f60001"], env),
+            show("a certname like ip-10-0-2-12.<domain>", [enc, "--describe", "ip-10-0-2-12.example.org"], env),
+            show("by Name tag, awkward tag values intact", [enc, "--describe", "web03.example.com"], env),
+        ]
+        fake.control("fault", {"kind": "throttle", "count": 2})
+        rcs.append(show("EC2 throttles twice: retried with backoff (-v traces)",
+                        [enc, "-v", "--describe", "web01"], env))
+        imds_env = dict(env)
+        for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"):
+            imds_env.pop(k)
+        rcs.append(show("on an instance: who am I (IMDSv2), with its role's credentials",
+                        [dna, "--describe"], imds_env))
+        expect_fail = show("a terminated instance is not part of the fleet",
+                           [enc, "--describe", "old01"], env)
+        stats = fake.control("stats")
+        print("\nfake EC2 saw %d signed requests, all verified by botocore "
+              "(%d rejected)" % (stats["ec2_requests"], stats["auth_failures"]))
+        ok = all(rc == 0 for rc in rcs) and expect_fail == 1
+        print("demo " + ("done" if ok else "FAILED"))
+        return 0 if ok else 1
+    finally:
+        fake.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

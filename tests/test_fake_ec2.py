@@ -136,7 +136,11 @@ class FakeServer:
         with open(self.stderr_path, "w") as stderr:
             self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr,
                                             text=True)
-        self.port = int(self.process.stdout.readline().split()[1])
+        line = self.process.stdout.readline()
+        if not line.startswith("PORT "):
+            with open(self.stderr_path) as f:
+                raise RuntimeError(f"fake_ec2.py did not start: {f.read()}")
+        self.port = int(line.split()[1])
         with open(port_file) as f:
             assert int(f.read()) == self.port
 
@@ -155,7 +159,7 @@ class FakeServer:
             return f.read()
 
     def http(self, method, path, body=None, headers=None, timeout=5):
-        """One request on a fresh connection: (status, body, headers)."""
+        """One request on a fresh connection: (status, body, HTTPResponse)."""
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
             conn.request(method, path, body=body, headers=headers or {})

@@ -1,0 +1,316 @@
+/* test_profile: profile_load over the shared-file cases in fixtures/profiles.
+ *
+ * A case is a folder $FIXTURES/profiles/CASE/ holding an optional
+ * `credentials` and an optional `config` (a missing one is passed to
+ * profile_load all the same, since a missing file is not an error) and an
+ * `expected` file. Every file's first line is a comment saying why it
+ * exists. `expected` lists the profiles to load, one block each:
+ *
+ *   [NAME]                  profile_load(credentials, config, "NAME")
+ *   found = 0|1             p.found
+ *   aws_access_key_id = V   each field that must be set, with its value;
+ *   ...                     a field not listed must be NULL
+ *   error = TEXT            instead: the load fails with ERR_USAGE, the
+ *                           message contains "CASE-FOLDER/TEXT" (so
+ *                           "config:4:" checks FILE:LINE), and every
+ *                           field is NULL again
+ *
+ * Blanks around '=' and '#' comment lines are ignored, as in the inputs.
+ */
+#include <glob.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include "buf.h"
+#include "profile.h"
+#include "util.h"
+
+#define FIXTURE_MAX (1024u * 1024)
+#define MAX_BLOCKS 16
+
+static const struct {
+	const char *key;
+	size_t offset;
+} fields[] = {
+	{ "aws_access_key_id", offsetof(struct profile, access_key) },
+	{ "aws_secret_access_key", offsetof(struct profile, secret_key) },
+	{ "aws_session_token", offsetof(struct profile, session_token) },
+	{ "region", offsetof(struct profile, region) },
+	{ "role_arn", offsetof(struct profile, role_arn) },
+	{ "source_profile", offsetof(struct profile, source_profile) },
+};
+#define NFIELDS (sizeof(fields) / sizeof(fields[0]))
+#define FIELD(p, i) (*(char **)((char *)(p) + fields[i].offset))
+
+static const char *
+fixtures(void)
+{
+	const char *f = getenv("FIXTURES");
+
+	return f != NULL && *f != '\0' ? f : "fixtures";
+}
+
+static void
+slurp(const char *path, struct buf *b)
+{
+	FILE *f;
+	char chunk[4096];
+	size_t n;
+
+	buf_init(b, FIXTURE_MAX);
+	if ((f = fopen(path, "rb")) == NULL)
+		fail_msg("%s: cannot open", path);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if (buf_append(b, chunk, n) == -1)
+			fail_msg("%s: larger than %u bytes", path, FIXTURE_MAX);
+	assert_false(ferror(f));
+	fclose(f);
+	if (b->data == NULL)
+		assert_int_equal(buf_puts(b, ""), 0);
+}
+
+/* An input file, when it is a regular file, must open with a comment. */
+static void
+check_why_line(const char *path)
+{
+	struct stat st;
+	struct buf b;
+
+	if (stat(path, &st) == -1 || !S_ISREG(st.st_mode))
+		return;
+	slurp(path, &b);
+	if (b.data[0] != '#' && b.data[0] != ';')
+		fail_msg("%s: the first line is not a comment saying why the "
+		    "file exists", path);
+	buf_free(&b);
+}
+
+struct block {
+	const char *name;
+	const char *found;		/* NULL: not listed */
+	const char *error;
+	const char *vals[NFIELDS];
+	int line;
+};
+
+/* Splits the expected file (in place) into blocks; returns how many. */
+static size_t
+parse_expected(const char *path, char *text, struct block *bl)
+{
+	char *line, *next, *eq, *k, *v;
+	struct block *cur = NULL;
+	size_t n = 0, i;
+	int lineno = 0;
+
+	if (text[0] != '#')
+		fail_msg("%s: the first line is not a comment saying why the "
+		    "case exists", path);
+	for (line = text; line != NULL; line = next) {
+		lineno++;
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		util_trim(line);
+		if (*line == '\0' || *line == '#')
+			continue;
+		if (*line == '[') {
+			if (n == MAX_BLOCKS || line[strlen(line) - 1] != ']')
+				fail_msg("%s:%d: bad block header", path, lineno);
+			line[strlen(line) - 1] = '\0';
+			cur = &bl[n++];
+			memset(cur, 0, sizeof(*cur));
+			cur->name = line + 1;
+			cur->line = lineno;
+			continue;
+		}
+		if (cur == NULL || (eq = strchr(line, '=')) == NULL) {
+			fail_msg("%s:%d: expected '[NAME]' or 'key = value'", path,
+			    lineno);
+			return 0;	/* not reached: fail_msg does not return */
+		}
+		*eq = '\0';
+		k = util_trim(line);
+		v = util_trim(eq + 1);
+		if (strcmp(k, "found") == 0) {
+			cur->found = v;
+			continue;
+		}
+		if (strcmp(k, "error") == 0) {
+			cur->error = v;
+			continue;
+		}
+		for (i = 0; i < NFIELDS; i++)
+			if (strcmp(k, fields[i].key) == 0)
+				break;
+		if (i == NFIELDS)
+			fail_msg("%s:%d: unknown key '%s'", path, lineno, k);
+		cur->vals[i] = v;
+	}
+	if (n == 0)
+		fail_msg("%s: no [NAME] block", path);
+	return n;
+}
+
+static void
+check_block(const char *dir, const char *expected, const char *creds,
+    const char *config, const struct block *b)
+{
+	struct profile p;
+	struct err e;
+	char want[4096];
+	size_t i;
+	int rc;
+
+	err_clear(&e);
+	memset(&p, 0xa5, sizeof(p));	/* profile_load must not rely on it */
+	rc = profile_load(creds, config, b->name, &p, &e);
+	if (b->error != NULL) {
+		assert_true((size_t)snprintf(want, sizeof(want), "%s/%s", dir,
+		    b->error) < sizeof(want));
+		if (rc != ERR_USAGE || e.code != ERR_USAGE ||
+		    strstr(e.msg, want) == NULL)
+			fail_msg("%s:%d: [%s]: want ERR_USAGE with '%s', got rc %d "
+			    "'%s'", expected, b->line, b->name, want, rc, e.msg);
+		for (i = 0; i < NFIELDS; i++)
+			if (FIELD(&p, i) != NULL)
+				fail_msg("%s:%d: [%s]: %s left set after an error",
+				    expected, b->line, b->name, fields[i].key);
+		assert_int_equal(p.found, 0);
+		profile_cleanup(&p);
+		return;
+	}
+	if (rc != 0)
+		fail_msg("%s:%d: [%s]: rc %d '%s'", expected, b->line, b->name,
+		    rc, e.msg);
+	if (b->found == NULL || p.found != atoi(b->found))
+		fail_msg("%s:%d: [%s]: found %d, expected %s", expected, b->line,
+		    b->name, p.found, b->found ? b->found : "(not listed)");
+	for (i = 0; i < NFIELDS; i++) {
+		const char *got = FIELD(&p, i), *exp = b->vals[i];
+
+		if (exp == NULL && got != NULL)
+			fail_msg("%s:%d: [%s]: %s is '%s', expected NULL",
+			    expected, b->line, b->name, fields[i].key, got);
+		if (exp != NULL && (got == NULL || strcmp(got, exp) != 0))
+			fail_msg("%s:%d: [%s]: %s is %s%s%s, expected '%s'",
+			    expected, b->line, b->name, fields[i].key,
+			    got ? "'" : "", got ? got : "NULL", got ? "'" : "",
+			    exp);
+	}
+	profile_cleanup(&p);
+	for (i = 0; i < NFIELDS; i++)
+		assert_null(FIELD(&p, i));
+	assert_int_equal(p.found, 0);
+}
+
+static void
+test_case(void **state)
+{
+	const char *expected = *state;
+	char dir[4096], creds[4096], config[4096];
+	struct block bl[MAX_BLOCKS];
+	struct buf text;
+	size_t i, n;
+
+	assert_true(strlen(expected) > strlen("/expected"));
+	assert_true((size_t)snprintf(dir, sizeof(dir), "%.*s",
+	    (int)(strlen(expected) - strlen("/expected")), expected) <
+	    sizeof(dir));
+	assert_true((size_t)snprintf(creds, sizeof(creds), "%s/credentials",
+	    dir) < sizeof(creds));
+	assert_true((size_t)snprintf(config, sizeof(config), "%s/config",
+	    dir) < sizeof(config));
+	check_why_line(creds);
+	check_why_line(config);
+	slurp(expected, &text);
+	n = parse_expected(expected, text.data, bl);
+	for (i = 0; i < n; i++)
+		check_block(dir, expected, creds, config, &bl[i]);
+	buf_free(&text);
+}
+
+/* Either path may be NULL: nothing is read and nothing is found. */
+static void
+test_null_paths(void **state)
+{
+	struct profile p;
+	struct err e;
+
+	(void)state;
+	err_clear(&e);
+	assert_int_equal(profile_load(NULL, NULL, "default", &p, &e), 0);
+	assert_int_equal(p.found, 0);
+	assert_null(p.access_key);
+	assert_null(p.region);
+	profile_cleanup(&p);
+	profile_cleanup(NULL);
+}
+
+/* One file given, the other NULL: the given one is still read. */
+static void
+test_one_path_null(void **state)
+{
+	char path[4096];
+	struct profile p;
+	struct err e;
+
+	(void)state;
+	assert_true((size_t)snprintf(path, sizeof(path),
+	    "%s/profiles/basic/config", fixtures()) < sizeof(path));
+	assert_int_equal(profile_load(NULL, path, "x", &p, &e), 0);
+	assert_int_equal(p.found, 1);
+	assert_string_equal(p.region, "eu-west-1");
+	assert_null(p.access_key);
+	profile_cleanup(&p);
+
+	assert_true((size_t)snprintf(path, sizeof(path),
+	    "%s/profiles/basic/credentials", fixtures()) < sizeof(path));
+	assert_int_equal(profile_load(path, NULL, "x", &p, &e), 0);
+	assert_int_equal(p.found, 1);
+	assert_string_equal(p.access_key, "AKIDX");
+	assert_null(p.region);
+	profile_cleanup(&p);
+}
+
+int
+main(void)
+{
+	static const struct CMUnitTest fixed[] = {
+		cmocka_unit_test(test_null_paths),
+		cmocka_unit_test(test_one_path_null),
+	};
+	const size_t nfixed = sizeof(fixed) / sizeof(fixed[0]);
+	struct CMUnitTest *tests;
+	char pattern[4096];
+	glob_t g;
+	size_t i, n;
+	int rc;
+
+	if ((size_t)snprintf(pattern, sizeof(pattern), "%s/profiles/*/expected",
+	    fixtures()) >= sizeof(pattern))
+		return 1;
+	if (glob(pattern, 0, NULL, &g) != 0 || g.gl_pathc == 0) {
+		fprintf(stderr, "test_profile: no fixtures match %s\n", pattern);
+		return 1;
+	}
+	n = nfixed + g.gl_pathc;
+	if ((tests = calloc(n, sizeof(*tests))) == NULL)
+		return 1;
+	memcpy(tests, fixed, sizeof(fixed));
+	for (i = 0; i < g.gl_pathc; i++) {
+		tests[nfixed + i].name = g.gl_pathv[i];
+		tests[nfixed + i].test_func = test_case;
+		tests[nfixed + i].initial_state = g.gl_pathv[i];
+	}
+	rc = _cmocka_run_group_tests("profile", tests, n, NULL, NULL);
+	free(tests);
+	globfree(&g);
+	return rc;
+}

@@ -1,0 +1,225 @@
+/* value: refcounted value trees with ordered maps. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "value.h"
+
+static struct value *
+new(enum value_type t)
+{
+	struct value *v;
+
+	if ((v = calloc(1, sizeof(*v))) == NULL)
+		return NULL;
+	v->type = t;
+	v->refs = 1;
+	return v;
+}
+
+struct value *
+value_null(void)
+{
+	return new(VAL_NULL);
+}
+
+struct value *
+value_bool(int b)
+{
+	struct value *v = new(VAL_BOOL);
+
+	if (v != NULL)
+		v->b = b != 0;
+	return v;
+}
+
+struct value *
+value_int(long long i)
+{
+	struct value *v = new(VAL_INT);
+
+	if (v != NULL)
+		v->i = i;
+	return v;
+}
+
+struct value *
+value_float(double f)
+{
+	struct value *v = new(VAL_FLOAT);
+
+	if (v != NULL)
+		v->f = f;
+	return v;
+}
+
+struct value *
+value_str(const char *s)
+{
+	struct value *v = new(VAL_STR);
+
+	if (v != NULL && (v->s = strdup(s)) == NULL) {
+		free(v);
+		return NULL;
+	}
+	return v;
+}
+
+struct value *
+value_list(void)
+{
+	return new(VAL_LIST);
+}
+
+struct value *
+value_map(void)
+{
+	return new(VAL_MAP);
+}
+
+struct value *
+value_ref(struct value *v)
+{
+	if (v != NULL)
+		v->refs++;
+	return v;
+}
+
+void
+value_free(struct value *v)
+{
+	size_t i;
+
+	if (v == NULL || --v->refs > 0)
+		return;
+	for (i = 0; i < v->n; i++) {
+		if (v->keys != NULL)
+			free(v->keys[i]);
+		value_free(v->items[i]);
+	}
+	free(v->keys);
+	free(v->items);
+	free(v->s);
+	free(v);
+}
+
+static int
+grow(struct value *c, int with_keys)
+{
+	struct value **items;
+	char **keys;
+
+	if ((items = realloc(c->items, (c->n + 1) * sizeof(*items))) == NULL)
+		return -1;
+	c->items = items;
+	if (with_keys) {
+		if ((keys = realloc(c->keys, (c->n + 1) * sizeof(*keys))) == NULL)
+			return -1;
+		c->keys = keys;
+	}
+	return 0;
+}
+
+int
+value_list_add(struct value *list, struct value *v)
+{
+	if (v == NULL || list->type != VAL_LIST || grow(list, 0) == -1) {
+		value_free(v);
+		return -1;
+	}
+	list->items[list->n++] = v;
+	return 0;
+}
+
+long
+value_map_index(const struct value *map, const char *key)
+{
+	size_t i;
+
+	if (map == NULL || map->type != VAL_MAP)
+		return -1;
+	for (i = 0; i < map->n; i++)
+		if (strcmp(map->keys[i], key) == 0)
+			return (long)i;
+	return -1;
+}
+
+struct value *
+value_map_get(const struct value *map, const char *key)
+{
+	long i = value_map_index(map, key);
+
+	return i < 0 ? NULL : map->items[i];
+}
+
+int
+value_map_set(struct value *map, const char *key, struct value *v)
+{
+	long i;
+	char *k;
+
+	if (v == NULL || map->type != VAL_MAP) {
+		value_free(v);
+		return -1;
+	}
+	if ((i = value_map_index(map, key)) >= 0) {
+		value_free(map->items[i]);
+		map->items[i] = v;
+		return 0;
+	}
+	if ((k = strdup(key)) == NULL || grow(map, 1) == -1) {
+		free(k);
+		value_free(v);
+		return -1;
+	}
+	map->keys[map->n] = k;
+	map->items[map->n++] = v;
+	return 0;
+}
+
+int
+value_equal(const struct value *a, const struct value *b)
+{
+	size_t i;
+	const struct value *o;
+
+	if (a->type != b->type)
+		return 0;
+	switch (a->type) {
+	case VAL_NULL:
+		return 1;
+	case VAL_BOOL:
+		return a->b == b->b;
+	case VAL_INT:
+		return a->i == b->i;
+	case VAL_FLOAT:
+		return a->f == b->f || (isnan(a->f) && isnan(b->f));
+	case VAL_STR:
+		return strcmp(a->s, b->s) == 0;
+	case VAL_LIST:
+		if (a->n != b->n)
+			return 0;
+		for (i = 0; i < a->n; i++)
+			if (!value_equal(a->items[i], b->items[i]))
+				return 0;
+		return 1;
+	case VAL_MAP:
+		if (a->n != b->n)
+			return 0;
+		for (i = 0; i < a->n; i++)
+			if ((o = value_map_get(b, a->keys[i])) == NULL ||
+			    !value_equal(a->items[i], o))
+				return 0;
+		return 1;
+	}
+	return 0;
+}
+
+const char *
+value_type_name(enum value_type t)
+{
+	static const char *const names[] = { "null", "boolean", "integer",
+	    "float", "string", "list", "hash" };
+
+	return (size_t)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
+}

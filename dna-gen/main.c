@@ -18,21 +18,14 @@ usage(int code)
 		    SYNOPSIS, PROG);
 		exit(code);
 	}
-	fprintf(stdout,
-	    "usage: dna-gen [options] --describe [INSTANCE-ID|CERTNAME]\n"
+	fputs("usage: dna-gen [options] --describe [INSTANCE-ID|CERTNAME]\n"
 	    "options:\n"
-	    "  --region REGION     AWS region (else AWS_REGION, profile, IMDS)\n"
-	    "  --profile NAME      profile in the AWS shared files\n"
-	    "  --endpoint URL      EC2 endpoint (else AWS_ENDPOINT_URL_EC2)\n"
-	    "  --timeout SECONDS   per-request timeout (default 20)\n"
+	    APP_HELP
 	    "  --describe          print the instance as read from EC2, as JSON;\n"
 	    "                      without an id, the instance this runs on (IMDS)\n"
-	    "  -v, --verbose       trace requests on stderr\n"
-	    "  -h, --help          this help\n"
-	    "  -V, --version       print the version\n"
 	    "exit: 0 done, 1 no such node, 2 usage or config, "
-	    "3 EC2 or IMDS unavailable, 4 other\n");
-	exit(code);
+	    "3 EC2 or IMDS unavailable, 4 other\n", stdout);
+	exit(0);
 }
 
 /* Asks the metadata service which instance this is. */
@@ -54,14 +47,8 @@ int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "region", required_argument, NULL, APP_OPT_REGION },
-		{ "profile", required_argument, NULL, APP_OPT_PROFILE },
-		{ "endpoint", required_argument, NULL, APP_OPT_ENDPOINT },
-		{ "timeout", required_argument, NULL, APP_OPT_TIMEOUT },
+		APP_LONGOPTS,
 		{ "describe", no_argument, NULL, APP_OPT_DESCRIBE },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct app_opts o = { 0 };
@@ -72,7 +59,7 @@ main(int argc, char **argv)
 	int ch, rc, describe = 0;
 
 	tool_init("dna-gen");
-	while ((ch = getopt_long(argc, argv, "vhV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:vhV", longopts, NULL)) != -1) {
 		if ((rc = app_option(&o, ch, optarg, &e)) == -1)
 			return tool_fail(&e);
 		if (rc == 1)
@@ -105,7 +92,7 @@ main(int argc, char **argv)
 	}
 
 	buf_init(&out, 0);
-	if ((rc = app_init(&a, &o, getenv, &e)) == 0) {
+	if ((rc = app_init(&a, &o, 0, getenv, &e)) == 0) {
 		if (argc == 1)
 			rc = app_describe(&a, argv[0], &out, &e);
 		else if ((rc = self_id(&a, &id, &e)) == 0)

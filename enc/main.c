@@ -4,10 +4,14 @@
 #include <stdlib.h>
 
 #include "app.h"
+#include "classify.h"
 #include "tool.h"
+#include "yamlio.h"
 
 #define PROG "enc"
 #define SYNOPSIS "enc [options] CERTNAME | --describe ID|CERTNAME"
+
+enum { OPT_EXPLAIN = 300 };
 
 static void __attribute__((noreturn))
 usage(int code)
@@ -17,35 +21,66 @@ usage(int code)
 		    SYNOPSIS, PROG);
 		exit(code);
 	}
-	fprintf(stdout,
-	    "usage: enc [options] CERTNAME\n"
+	fputs("usage: enc [options] CERTNAME\n"
 	    "       enc [options] --describe ID|CERTNAME\n"
+	    "Prints the Puppet ENC YAML (classes, parameters, environment) "
+	    "for the EC2\ninstance behind CERTNAME.\n"
 	    "options:\n"
-	    "  --region REGION     AWS region (else AWS_REGION, profile, IMDS)\n"
-	    "  --profile NAME      profile in the AWS shared files\n"
-	    "  --endpoint URL      EC2 endpoint (else AWS_ENDPOINT_URL_EC2)\n"
-	    "  --timeout SECONDS   per-request timeout (default 20)\n"
+	    APP_HELP
 	    "  --describe WHAT     print the instance as read from EC2, as JSON\n"
-	    "  -v, --verbose       trace requests on stderr\n"
-	    "  -h, --help          this help\n"
-	    "  -V, --version       print the version\n"
+	    "  --explain           say on stderr where each class, parameter and\n"
+	    "                      the environment came from\n"
 	    "exit: 0 classified, 1 no such node, 2 usage or config, "
-	    "3 EC2 unavailable, 4 other\n");
-	exit(code);
+	    "3 EC2 unavailable, 4 other\n", stdout);
+	exit(0);
+}
+
+static void
+print_explain(const struct classify_result *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->explain->n; i++)
+		tool_log(NULL, r->explain->items[i]->s);
+}
+
+/* Classifies certname into out (YAML). */
+static int
+classify(struct app *a, const char *certname, int explain, struct buf *out,
+    struct err *e)
+{
+	struct classify_result r = { 0 };
+	struct instance *in = NULL;
+	struct value *doc = NULL;
+	int rc;
+
+	rc = app_find(a, certname, &in, e);
+	if (rc == ERR_NOTFOUND && a->cfg->unknown != NULL)
+		rc = classify_unknown(a->cfg, &r, e);
+	else if (rc == 0)
+		rc = classify_instance(a->cfg, in, &r, e);
+	if (rc == 0)
+		rc = classify_enc_document(a->cfg, &r, in, &doc, e);
+	if (rc == 0)
+		rc = yamlio_emit(doc, out, e);
+	if (rc == 0 && explain) {
+		if (in == NULL)
+			tool_log(NULL, "not in EC2: classified by 'unknown'");
+		print_explain(&r);
+	}
+	value_free(doc);
+	classify_result_cleanup(&r);
+	instance_free(in);
+	return rc;
 }
 
 int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "region", required_argument, NULL, APP_OPT_REGION },
-		{ "profile", required_argument, NULL, APP_OPT_PROFILE },
-		{ "endpoint", required_argument, NULL, APP_OPT_ENDPOINT },
-		{ "timeout", required_argument, NULL, APP_OPT_TIMEOUT },
+		APP_LONGOPTS,
 		{ "describe", required_argument, NULL, APP_OPT_DESCRIBE },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
+		{ "explain", no_argument, NULL, OPT_EXPLAIN },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct app_opts o = { 0 };
@@ -53,10 +88,10 @@ main(int argc, char **argv)
 	struct err e = { 0 };
 	struct buf out;
 	const char *describe = NULL;
-	int ch, rc;
+	int ch, rc, explain = 0;
 
-	tool_init("enc");
-	while ((ch = getopt_long(argc, argv, "vhV", longopts, NULL)) != -1) {
+	tool_init(PROG);
+	while ((ch = getopt_long(argc, argv, "c:vhV", longopts, NULL)) != -1) {
 		if ((rc = app_option(&o, ch, optarg, &e)) == -1)
 			return tool_fail(&e);
 		if (rc == 1)
@@ -64,6 +99,9 @@ main(int argc, char **argv)
 		switch (ch) {
 		case APP_OPT_DESCRIBE:
 			describe = optarg;
+			break;
+		case OPT_EXPLAIN:
+			explain = 1;
 			break;
 		case 'v':
 			o.log = tool_log;
@@ -81,21 +119,13 @@ main(int argc, char **argv)
 	argv += optind;
 	if ((describe == NULL) == (argc == 0) || argc > 1)
 		usage(ERR_USAGE);
-	if (describe == NULL) {
-		err_set(&e, ERR_FAIL, "classifying '%s' needs the group "
-		    "configuration, which this version does not have yet; "
-		    "use --describe", argv[0]);
-		return tool_fail(&e);
-	}
 
 	buf_init(&out, 0);
-	if ((rc = app_init(&a, &o, getenv, &e)) == 0)
-		rc = app_describe(&a, describe, &out, &e);
+	if ((rc = app_init(&a, &o, describe == NULL, getenv, &e)) == 0)
+		rc = describe ? app_describe(&a, describe, &out, &e) :
+		    classify(&a, argv[0], explain, &out, &e);
 	app_cleanup(&a);
-	if (rc == 0)
-		rc = tool_emit(&out);
-	else
-		rc = tool_fail(&e);
+	rc = rc == 0 ? tool_emit(&out) : tool_fail(&e);
 	buf_free(&out);
 	return rc;
 }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "app.h"
 #include "jsonio.h"
@@ -25,6 +26,10 @@ app_option(struct app_opts *o, int opt, const char *arg, struct err *e)
 	case APP_OPT_ENDPOINT:
 		o->endpoint = arg;
 		return 1;
+	case APP_OPT_CONFIG:
+	case 'c':
+		o->config_path = arg;
+		return 1;
 	case APP_OPT_TIMEOUT:
 		errno = 0;
 		secs = strtod(arg, &end);
@@ -41,15 +46,30 @@ app_option(struct app_opts *o, int opt, const char *arg, struct err *e)
 }
 
 int
-app_init(struct app *a, const struct app_opts *o, settings_env_fn env,
-    struct err *e)
+app_init(struct app *a, const struct app_opts *o, int need_config,
+    settings_env_fn env, struct err *e)
 {
 	struct settings_in in = { 0 };
 	struct http_opts ho = { 0 };
+	const char *path = o->config_path ? o->config_path :
+	    CONFIG_DEFAULT_PATH;
 	int rc;
 
 	memset(a, 0, sizeof(*a));
 	a->o = *o;
+	if (need_config || o->config_path != NULL ||
+	    access(path, F_OK) == 0) {
+		if ((rc = config_load(path, &a->cfg, e)) != 0) {
+			if (o->config_path == NULL && access(path, F_OK) != 0)
+				err_set(e, ERR_USAGE, "no config file: %s does "
+				    "not exist; give one with --config FILE",
+				    path);
+			return rc;
+		}
+		in.cfg_region = a->cfg->region;
+		in.cfg_profile = a->cfg->profile;
+		in.cfg_endpoint = a->cfg->endpoint;
+	}
 	in.region = o->region;
 	in.profile = o->profile;
 	in.endpoint = o->endpoint;
@@ -77,6 +97,7 @@ app_cleanup(struct app *a)
 	http_free(a->http);
 	imds_free(a->imds);
 	settings_cleanup(&a->s);
+	config_free(a->cfg);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -136,16 +157,30 @@ app_ec2(struct app *a, struct ec2 **out, struct err *e)
 }
 
 int
-app_describe(struct app *a, const char *what, struct buf *out, struct err *e)
+app_find(struct app *a, const char *certname, struct instance **out,
+    struct err *e)
 {
-	struct instance *in = NULL;
 	struct ec2 *c;
 	int rc;
 
-	if ((rc = lookup_certname_check(what, e)) != 0 ||
-	    (rc = app_ec2(a, &c, e)) != 0 ||
-	    (rc = lookup_live(c, lookup_default_order, lookup_default_norder,
-	    what, &in, e)) != 0)
+	*out = NULL;
+	if ((rc = lookup_certname_check(certname, e)) != 0 ||
+	    (rc = app_ec2(a, &c, e)) != 0)
+		return rc;
+	if (a->cfg == NULL)
+		return lookup_live(c, lookup_default_order,
+		    lookup_default_norder, NULL, 0, certname, out, e);
+	return lookup_live(c, a->cfg->lookup, a->cfg->nlookup,
+	    a->cfg->filters, a->cfg->nfilters, certname, out, e);
+}
+
+int
+app_describe(struct app *a, const char *what, struct buf *out, struct err *e)
+{
+	struct instance *in = NULL;
+	int rc;
+
+	if ((rc = app_find(a, what, &in, e)) != 0)
 		return rc;
 	rc = jsonio_instance(in, out, e);
 	instance_free(in);

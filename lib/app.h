@@ -3,6 +3,7 @@
 #define APP_H
 
 #include "buf.h"
+#include "config.h"
 #include "ec2.h"
 #include "err.h"
 #include "http.h"
@@ -15,10 +16,35 @@ enum {
 	APP_OPT_PROFILE,
 	APP_OPT_ENDPOINT,
 	APP_OPT_TIMEOUT,
-	APP_OPT_DESCRIBE
+	APP_OPT_DESCRIBE,
+	APP_OPT_CONFIG
 };
 
+/* The getopt_long entries of the shared options, for the mains' tables. */
+#define APP_LONGOPTS \
+	{ "config", required_argument, NULL, APP_OPT_CONFIG }, \
+	{ "region", required_argument, NULL, APP_OPT_REGION }, \
+	{ "profile", required_argument, NULL, APP_OPT_PROFILE }, \
+	{ "endpoint", required_argument, NULL, APP_OPT_ENDPOINT }, \
+	{ "timeout", required_argument, NULL, APP_OPT_TIMEOUT }, \
+	{ "verbose", no_argument, NULL, 'v' }, \
+	{ "help", no_argument, NULL, 'h' }, \
+	{ "version", no_argument, NULL, 'V' }
+
+/* The help lines of the shared options. */
+#define APP_HELP \
+	"  -c, --config FILE   classification config (default " \
+	CONFIG_DEFAULT_PATH ")\n" \
+	"  --region REGION     AWS region (else config, AWS_REGION, profile, IMDS)\n" \
+	"  --profile NAME      profile in the AWS shared files\n" \
+	"  --endpoint URL      EC2 endpoint (else config, AWS_ENDPOINT_URL_EC2)\n" \
+	"  --timeout SECONDS   per-request timeout (default 20)\n" \
+	"  -v, --verbose       trace requests on stderr (never secrets)\n" \
+	"  -h, --help          this help\n" \
+	"  -V, --version       print the version\n"
+
 struct app_opts {
+	const char *config_path;	/* NULL: CONFIG_DEFAULT_PATH */
 	const char *region, *profile, *endpoint;
 	long timeout_ms;		/* per HTTP exchange; 0: default */
 	ec2_log_fn log;			/* -v tracing; NULL when quiet */
@@ -31,6 +57,7 @@ int app_option(struct app_opts *o, int opt, const char *arg, struct err *e);
 
 struct app {
 	struct app_opts o;
+	struct config *cfg;		/* NULL when none was loaded */
 	struct settings s;
 	struct imds *imds;		/* NULL when disabled */
 	struct http *http;
@@ -38,15 +65,21 @@ struct app {
 	struct ec2 *ec2;		/* made on first use */
 };
 
-/* Resolves settings from o and the environment (env), with no network
- * use yet. Returns 0 or an ERR_* code. app_cleanup must be called either
- * way. */
-int app_init(struct app *a, const struct app_opts *o, settings_env_fn env,
-    struct err *e);
+/* Loads the config (need_config: a missing default config is an error;
+ * otherwise it is only read when present) and resolves settings from o,
+ * the config and the environment (env), with no network use yet. Returns
+ * 0 or an ERR_* code. app_cleanup must be called either way. */
+int app_init(struct app *a, const struct app_opts *o, int need_config,
+    settings_env_fn env, struct err *e);
 void app_cleanup(struct app *a);
 
 /* The EC2 client, made on first use (the region may come from IMDS). */
 int app_ec2(struct app *a, struct ec2 **out, struct err *e);
+
+/* Finds the instance behind a certname with the config's lookup order
+ * and filters (the defaults without a config). *out is new. */
+int app_find(struct app *a, const char *certname, struct instance **out,
+    struct err *e);
 
 /* Finds the instance behind an id or certname and appends it to out as
  * JSON, as the client parsed it. */

@@ -114,8 +114,11 @@ buf_steal(struct buf *b)
 {
 	char *p;
 
-	if (b->data == NULL && reserve(b, 0) == -1)
-		return NULL;
+	if (b->data == NULL) {
+		if (reserve(b, 0) == -1)
+			return NULL;
+		b->data[0] = '\0';	/* reserve does not terminate */
+	}
 	p = b->data;
 	b->data = NULL;
 	b->len = b->size = 0;

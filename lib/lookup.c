@@ -173,11 +173,12 @@ found_clear(struct found *f)
 
 int
 lookup_live(struct ec2 *c, const enum lookup_strategy *order, size_t n,
-    const char *certname, struct instance **out, struct err *e)
+    const struct ec2_filter *scope, size_t nscope, const char *certname,
+    struct instance **out, struct err *e)
 {
 	char vals[2][LOOKUP_CERTNAME_MAX + 1];
 	const char *vp[2] = { vals[0], vals[1] };
-	struct ec2_filter f;
+	struct ec2_filter *f;
 	struct found fd;
 	struct buf names;
 	size_t i, k, nv;
@@ -187,20 +188,21 @@ lookup_live(struct ec2 *c, const enum lookup_strategy *order, size_t n,
 	memset(&fd, 0, sizeof(fd));
 	if ((rc = lookup_certname_check(certname, e)) != 0)
 		return rc;
+	if ((f = calloc(nscope + 1, sizeof(*f))) == NULL)
+		return err_set(e, ERR_FAIL, "out of memory");
+	if (nscope > 0)
+		memcpy(f + 1, scope, nscope * sizeof(*f));
 	for (i = 0; i < n; i++) {
 		if ((nv = lookup_values(order[i], certname, vals)) == 0)
 			continue;
-		f = (struct ec2_filter){ lookup_filter_name(order[i]), vp, nv };
-		if ((rc = ec2_describe_instances(c, &f, 1, collect, &fd,
-		    e)) != 0) {
-			found_clear(&fd);
-			return rc;
-		}
+		f[0] = (struct ec2_filter){ lookup_filter_name(order[i]), vp, nv };
+		if ((rc = ec2_describe_instances(c, f, nscope + 1, collect, &fd,
+		    e)) != 0)
+			goto out;
 		if (fd.n == 1) {
 			*out = fd.first;
 			fd.first = NULL;
-			found_clear(&fd);
-			return 0;
+			goto out;
 		}
 		if (fd.n > 1) {
 			buf_init(&names, 0);
@@ -213,10 +215,14 @@ lookup_live(struct ec2 *c, const enum lookup_strategy *order, size_t n,
 			    names.data ? names.data : "",
 			    fd.n > LOOKUP_MAX_CANDIDATES ? ", ..." : "");
 			buf_free(&names);
-			found_clear(&fd);
-			return ERR_FAIL;
+			rc = ERR_FAIL;
+			goto out;
 		}
 	}
-	return err_set(e, ERR_NOTFOUND, "no running EC2 instance matches "
+	rc = err_set(e, ERR_NOTFOUND, "no running EC2 instance matches "
 	    "certname '%s'", certname);
+out:
+	found_clear(&fd);
+	free(f);
+	return rc;
 }

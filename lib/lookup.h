@@ -34,11 +34,13 @@ size_t lookup_values(enum lookup_strategy s, const char *certname,
 /* The EC2 filter name for strategy s. */
 const char *lookup_filter_name(enum lookup_strategy s);
 
-/* Tries the strategies in order against EC2; the first that matches
- * exactly one instance wins. *out is a new instance (free with
+/* Tries the strategies in order against EC2, each ANDed with the scope
+ * filters (the config's aws.filters); the first that matches exactly one
+ * instance wins. *out is a new instance (free with
  * instance_free). Returns 0, ERR_NOTFOUND, ERR_FAIL for an ambiguous
  * match (naming the candidates), or the EC2 error. */
 int lookup_live(struct ec2 *c, const enum lookup_strategy *order, size_t n,
-    const char *certname, struct instance **out, struct err *e);
+    const struct ec2_filter *scope, size_t nscope, const char *certname,
+    struct instance **out, struct err *e);
 
 #endif

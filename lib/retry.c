@@ -12,13 +12,14 @@ retry_delay_ms(const struct retry_policy *p, int attempt, unsigned rnd)
 	long ceil = p->base_ms;
 	int i;
 
+	if (p->base_ms <= 0 || p->cap_ms <= 0)
+		return 0;
+	/* Clamp before doubling: ceil * 2 must not overflow for any cap. */
 	for (i = 1; i < attempt && ceil < p->cap_ms; i++)
-		ceil *= 2;
+		ceil = ceil > p->cap_ms / 2 ? p->cap_ms : ceil * 2;
 	if (ceil > p->cap_ms)
 		ceil = p->cap_ms;
-	if (ceil <= 0)
-		return 0;
-	return (long)(rnd % (unsigned long)(ceil + 1));
+	return (long)(rnd % ((unsigned long)ceil + 1));
 }
 
 long long

@@ -131,9 +131,9 @@ parse_expected(const char *path, char *text, struct block *bl)
 			continue;
 		}
 		if (cur == NULL || (eq = strchr(line, '=')) == NULL) {
-			fail_msg("%s:%d: expected '[NAME]' or 'key = value'", path,
-			    lineno);
-			return 0;	/* not reached: fail_msg does not return */
+			fail_msg("%s:%d: expected '[NAME]' or 'key = value'",
+			    path, lineno);
+			return 0;	/* not reached */
 		}
 		*eq = '\0';
 		k = util_trim(line);
@@ -176,12 +176,14 @@ check_block(const char *dir, const char *expected, const char *creds,
 		    b->error) < sizeof(want));
 		if (rc != ERR_USAGE || e.code != ERR_USAGE ||
 		    strstr(e.msg, want) == NULL)
-			fail_msg("%s:%d: [%s]: want ERR_USAGE with '%s', got rc %d "
-			    "'%s'", expected, b->line, b->name, want, rc, e.msg);
+			fail_msg("%s:%d: [%s]: want ERR_USAGE with '%s', got "
+			    "rc %d '%s'", expected, b->line, b->name, want, rc,
+			    e.msg);
 		for (i = 0; i < NFIELDS; i++)
 			if (FIELD(&p, i) != NULL)
-				fail_msg("%s:%d: [%s]: %s left set after an error",
-				    expected, b->line, b->name, fields[i].key);
+				fail_msg("%s:%d: [%s]: %s left set after an "
+				    "error", expected, b->line, b->name,
+				    fields[i].key);
 		assert_int_equal(p.found, 0);
 		profile_cleanup(&p);
 		return;

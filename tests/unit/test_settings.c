@@ -110,6 +110,10 @@ load(struct settings *s, const struct settings_in *in, const struct var *env,
 
 /* ---- region and endpoint precedence ---- */
 
+/* 64 characters: the longest region accepted. */
+#define REGION64 \
+	"a234567890123456789012345678901234567890123456789012345678901234"
+
 struct where_case {
 	const char *why;
 	struct settings_in in;
@@ -192,6 +196,11 @@ static const struct where_case where_cases[] = {
 	      { "AWS_ENDPOINT_URL", "http://127.0.0.1:4" } },
 	    "eu-central-1", "AWS_REGION",
 	    "http://127.0.0.1:4", "AWS_ENDPOINT_URL", "http://127.0.0.1:4" },
+	{ "a 64-character region is still a region",
+	    { .region = REGION64 },
+	    { NO_FILES },
+	    REGION64, "--region", "https://ec2." REGION64 ".amazonaws.com",
+	    "the region", NULL },
 	{ "an endpoint override without a region",
 	    { .endpoint = "http://127.0.0.1:1" },
 	    { NO_FILES },
@@ -202,27 +211,21 @@ static const struct where_case where_cases[] = {
 static void
 test_where(void **state)
 {
-	const struct where_case *c;
+	const struct where_case *c = *state;
 	struct settings s;
 	struct err e;
-	size_t i;
 	int rc;
 
-	(void)state;
-	for (i = 0; i < sizeof(where_cases) / sizeof(where_cases[0]); i++) {
-		c = &where_cases[i];
-		if ((rc = load(&s, &c->in, c->env, &e)) != 0)
-			fail_msg("%s: rc %d '%s'", c->why, rc, e.msg);
-		check_str(c->why, "region", s.region, c->region);
-		check_str(c->why, "region_source", s.region_source,
-		    c->region_source);
-		check_str(c->why, "endpoint", s.endpoint, c->endpoint);
-		check_str(c->why, "endpoint_source", s.endpoint_source,
-		    c->endpoint_source);
-		check_str(c->why, "endpoint_override", s.endpoint_override,
-		    c->override);
-		settings_cleanup(&s);
-	}
+	if ((rc = load(&s, &c->in, c->env, &e)) != 0)
+		fail_msg("%s: rc %d '%s'", c->why, rc, e.msg);
+	check_str(c->why, "region", s.region, c->region);
+	check_str(c->why, "region_source", s.region_source, c->region_source);
+	check_str(c->why, "endpoint", s.endpoint, c->endpoint);
+	check_str(c->why, "endpoint_source", s.endpoint_source,
+	    c->endpoint_source);
+	check_str(c->why, "endpoint_override", s.endpoint_override,
+	    c->override);
+	settings_cleanup(&s);
 }
 
 /* ---- which profile, and failures ---- */
@@ -293,37 +296,28 @@ static const struct profile_case profile_cases[] = {
 static void
 test_profile_choice(void **state)
 {
-	const struct profile_case *c;
+	const struct profile_case *c = *state;
 	struct settings s;
 	struct err e;
-	size_t i;
 	int rc;
 
-	(void)state;
-	for (i = 0; i < sizeof(profile_cases) / sizeof(profile_cases[0]);
-	    i++) {
-		c = &profile_cases[i];
-		rc = load(&s, &c->in, c->env, &e);
-		if (rc != c->rc)
-			fail_msg("%s: rc %d '%s', expected %d", c->why, rc, e.msg,
-			    c->rc);
-		if (rc != 0) {
-			if ((int)e.code != rc || strstr(e.msg, c->msg) == NULL)
-				fail_msg("%s: code %d message '%s', expected "
-				    "'%s'", c->why, (int)e.code, e.msg, c->msg);
-			settings_cleanup(&s);
-			continue;
-		}
-		check_str(c->why, "profile", s.profile, c->profile);
-		if (s.profile_explicit != c->explicit_ ||
-		    s.prof.found != c->found)
-			fail_msg("%s: explicit %d found %d, expected %d %d",
-			    c->why, s.profile_explicit, s.prof.found,
-			    c->explicit_, c->found);
-		check_str(c->why, "prof.access_key", s.prof.access_key,
-		    c->access_key);
+	rc = load(&s, &c->in, c->env, &e);
+	if (rc != c->rc)
+		fail_msg("%s: rc %d '%s', expected %d", c->why, rc, e.msg, c->rc);
+	if (rc != 0) {
+		if ((int)e.code != rc || strstr(e.msg, c->msg) == NULL)
+			fail_msg("%s: code %d message '%s', expected '%s'",
+			    c->why, (int)e.code, e.msg, c->msg);
 		settings_cleanup(&s);
+		return;
 	}
+	check_str(c->why, "profile", s.profile, c->profile);
+	if (s.profile_explicit != c->explicit_ || s.prof.found != c->found)
+		fail_msg("%s: explicit %d found %d, expected %d %d", c->why,
+		    s.profile_explicit, s.prof.found, c->explicit_, c->found);
+	check_str(c->why, "prof.access_key", s.prof.access_key,
+	    c->access_key);
+	settings_cleanup(&s);
 }
 
 /* ---- the rest of the environment ---- */
@@ -386,34 +380,25 @@ static const struct env_case env_cases[] = {
 static void
 test_env(void **state)
 {
-	const struct env_case *c;
+	const struct env_case *c = *state;
 	struct settings s;
 	struct settings_in in;
 	struct err e;
-	size_t i;
 	int rc;
 
-	(void)state;
 	memset(&in, 0, sizeof(in));
-	for (i = 0; i < sizeof(env_cases) / sizeof(env_cases[0]); i++) {
-		c = &env_cases[i];
-		if ((rc = load(&s, &in, c->env, &e)) != 0)
-			fail_msg("%s: rc %d '%s'", c->why, rc, e.msg);
-		if (s.imds_disabled != c->imds_disabled)
-			fail_msg("%s: imds_disabled %d", c->why, s.imds_disabled);
-		check_str(c->why, "imds_endpoint", s.imds_endpoint,
-		    c->imds_endpoint);
-		check_str(c->why, "ca_bundle", s.ca_bundle, c->ca_bundle);
-		check_str(c->why, "creds_file", s.creds_file, c->creds_file);
-		check_str(c->why, "config_file", s.config_file, c->config_file);
-		check_str(c->why, "env_access_key", s.env_access_key,
-		    c->access_key);
-		check_str(c->why, "env_secret_key", s.env_secret_key,
-		    c->secret_key);
-		check_str(c->why, "env_session_token", s.env_session_token,
-		    c->token);
-		settings_cleanup(&s);
-	}
+	if ((rc = load(&s, &in, c->env, &e)) != 0)
+		fail_msg("%s: rc %d '%s'", c->why, rc, e.msg);
+	if (s.imds_disabled != c->imds_disabled)
+		fail_msg("%s: imds_disabled %d", c->why, s.imds_disabled);
+	check_str(c->why, "imds_endpoint", s.imds_endpoint, c->imds_endpoint);
+	check_str(c->why, "ca_bundle", s.ca_bundle, c->ca_bundle);
+	check_str(c->why, "creds_file", s.creds_file, c->creds_file);
+	check_str(c->why, "config_file", s.config_file, c->config_file);
+	check_str(c->why, "env_access_key", s.env_access_key, c->access_key);
+	check_str(c->why, "env_secret_key", s.env_secret_key, c->secret_key);
+	check_str(c->why, "env_session_token", s.env_session_token, c->token);
+	settings_cleanup(&s);
 }
 
 /* A region learnt later (from IMDS) derives the endpoint, unless one was
@@ -516,68 +501,72 @@ static const struct creds_case creds_cases[] = {
 static void
 test_creds(void **state)
 {
-	const struct creds_case *c;
+	static const struct creds unset;
+	const struct creds_case *c = *state;
 	const struct creds *cr, *again;
 	struct creds_chain *ch;
 	struct settings s;
 	struct err e;
-	size_t i;
 	int rc;
 
-	(void)state;
-	for (i = 0; i < sizeof(creds_cases) / sizeof(creds_cases[0]); i++) {
-		c = &creds_cases[i];
-		if ((rc = load(&s, &c->in, c->env, &e)) != 0)
-			fail_msg("%s: settings_load rc %d '%s'", c->why, rc,
-			    e.msg);
-		if ((ch = creds_chain_new(&s, NULL, &e)) == NULL)
-			fail_msg("%s: creds_chain_new '%s'", c->why, e.msg);
-		cr = (const struct creds *)&e;	/* must be reset */
-		rc = creds_get(ch, 1700000000, &cr, &e);
-		if (rc != c->rc)
-			fail_msg("%s: rc %d '%s', expected %d", c->why, rc, e.msg,
-			    c->rc);
-		if (rc != 0) {
-			if (cr != NULL)
-				fail_msg("%s: *out not NULL on failure", c->why);
-			if ((int)e.code != rc || strstr(e.msg, c->msg) == NULL)
-				fail_msg("%s: code %d message '%s', expected "
-				    "'%s'", c->why, (int)e.code, e.msg, c->msg);
-		} else {
-			assert_non_null(cr);
-			check_str(c->why, "source", cr->source, c->source);
-			check_str(c->why, "access_key", cr->access_key,
-			    c->access_key);
-			check_str(c->why, "secret_key", cr->secret_key,
-			    c->secret_key);
-			check_str(c->why, "session_token", cr->session_token,
-			    c->token);
-			if (cr->expiration != 0)
-				fail_msg("%s: static keys expire at %lld", c->why,
-				    (long long)cr->expiration);
-			/* Static keys are resolved once and kept. */
-			assert_int_equal(creds_get(ch, 1800000000, &again, &e),
-			    0);
-			assert_ptr_equal(again, cr);
-			check_str(c->why, "access_key again", again->access_key,
-			    c->access_key);
-		}
-		creds_chain_free(ch);
-		settings_cleanup(&s);
+	if ((rc = load(&s, &c->in, c->env, &e)) != 0)
+		fail_msg("%s: settings_load rc %d '%s'", c->why, rc, e.msg);
+	if ((ch = creds_chain_new(&s, NULL, &e)) == NULL)
+		fail_msg("%s: creds_chain_new '%s'", c->why, e.msg);
+	cr = &unset;	/* creds_get must reset it */
+	rc = creds_get(ch, 1700000000, &cr, &e);
+	if (rc != c->rc)
+		fail_msg("%s: rc %d '%s', expected %d", c->why, rc, e.msg, c->rc);
+	if (rc != 0) {
+		if (cr != NULL)
+			fail_msg("%s: *out not NULL on failure", c->why);
+		if ((int)e.code != rc || strstr(e.msg, c->msg) == NULL)
+			fail_msg("%s: code %d message '%s', expected '%s'",
+			    c->why, (int)e.code, e.msg, c->msg);
+	} else {
+		assert_non_null(cr);
+		check_str(c->why, "source", cr->source, c->source);
+		check_str(c->why, "access_key", cr->access_key, c->access_key);
+		check_str(c->why, "secret_key", cr->secret_key, c->secret_key);
+		check_str(c->why, "session_token", cr->session_token, c->token);
+		if (cr->expiration != 0)
+			fail_msg("%s: static keys expire at %lld", c->why,
+			    (long long)cr->expiration);
+		/* Static keys are resolved once and kept. */
+		assert_int_equal(creds_get(ch, 1800000000, &again, &e), 0);
+		assert_ptr_equal(again, cr);
+		check_str(c->why, "access_key again", again->access_key,
+		    c->access_key);
 	}
+	creds_chain_free(ch);
+	settings_cleanup(&s);
 	creds_chain_free(NULL);
 }
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Appends one test per row of a case table, named by the row's why. */
+#define ADD_ROWS(table, fn) \
+	for (i = 0; i < NELEM(table); i++) { \
+		tests[n].name = (table)[i].why; \
+		tests[n].test_func = (fn); \
+		tests[n].initial_state = (void *)&(table)[i]; \
+		n++; \
+	}
 
 int
 main(void)
 {
-	static const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_where),
-		cmocka_unit_test(test_profile_choice),
-		cmocka_unit_test(test_env),
-		cmocka_unit_test(test_set_region),
-		cmocka_unit_test(test_creds),
-	};
+	static struct CMUnitTest tests[NELEM(where_cases) +
+	    NELEM(profile_cases) + NELEM(env_cases) + NELEM(creds_cases) + 1];
+	size_t i, n = 0;
 
-	return cmocka_run_group_tests(tests, setup, NULL);
+	ADD_ROWS(where_cases, test_where);
+	ADD_ROWS(profile_cases, test_profile_choice);
+	ADD_ROWS(env_cases, test_env);
+	ADD_ROWS(creds_cases, test_creds);
+	tests[n].name = "test_set_region";
+	tests[n].test_func = test_set_region;
+	n++;
+	return _cmocka_run_group_tests("settings", tests, n, setup, NULL);
 }

@@ -90,3 +90,88 @@ out:
 	return rc ? err_set(e, ERR_FAIL, "cannot write JSON (invalid UTF-8 "
 	    "or out of memory)") : 0;
 }
+
+static int
+bad_instance(struct err *e, const char *what)
+{
+	return err_set(e, ERR_USAGE, "instance JSON: %s", what);
+}
+
+int
+jsonio_instance_parse(const char *text, size_t len, struct instance **out,
+    struct err *e)
+{
+	json_error_t je;
+	json_t *root, *v, *g;
+	struct instance *in = NULL;
+	const char *key;
+	size_t i, k;
+	int rc = 0;
+
+	*out = NULL;
+	if ((root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je)) == NULL)
+		return err_set(e, ERR_USAGE, "instance JSON: line %d: %s",
+		    je.line, je.text);
+	if (!json_is_object(root)) {
+		rc = bad_instance(e, "not an object");
+		goto out;
+	}
+	if ((in = instance_new()) == NULL) {
+		rc = err_set(e, ERR_FAIL, "out of memory");
+		goto out;
+	}
+	json_object_foreach(root, key, v) {
+		for (k = 0; k < instance_nfields; k++)
+			if (strcmp(key, instance_fields[k].name) == 0)
+				break;
+		if (k < instance_nfields) {
+			if (!json_is_string(v)) {
+				rc = bad_instance(e, key);
+				goto out;
+			}
+			if (instance_set(&INSTANCE_FIELD(in, &instance_fields[k]),
+			    json_string_value(v)) == -1)
+				goto nomem;
+		} else if (strcmp(key, "security_groups") == 0 &&
+		    json_is_array(v)) {
+			json_array_foreach(v, i, g) {
+				json_t *id = json_object_get(g, "id");
+				json_t *name = json_object_get(g, "name");
+				if (!json_is_string(id) || !json_is_string(name)) {
+					rc = bad_instance(e, "security_groups item");
+					goto out;
+				}
+				if (instance_add_group(in, json_string_value(id),
+				    json_string_value(name)) == -1)
+					goto nomem;
+			}
+		} else if (strcmp(key, "tags") == 0 && json_is_object(v)) {
+			const char *tk;
+			json_object_foreach(v, tk, g) {
+				if (!json_is_string(g)) {
+					rc = bad_instance(e, "tag value");
+					goto out;
+				}
+				if (instance_add_tag(in, tk,
+				    json_string_value(g)) == -1)
+					goto nomem;
+			}
+		} else {
+			rc = bad_instance(e, key);
+			goto out;
+		}
+	}
+	if (in->id[0] == '\0') {
+		rc = bad_instance(e, "no instance_id");
+		goto out;
+	}
+	*out = in;
+	in = NULL;
+	goto out;
+nomem:
+	rc = err_set(e, ERR_FAIL, "out of memory");
+out:
+	instance_free(in);
+	json_decref(root);
+	return rc;
+}

@@ -18,4 +18,10 @@ int jsonio_get_strings(const char *text, size_t len, const char *const *keys,
 int jsonio_instance(const struct instance *in, struct buf *out,
     struct err *e);
 
+/* Reads an instance back from what jsonio_instance writes (unknown keys
+ * are refused; absent scalars are ""). *out is new. Returns 0 or
+ * ERR_USAGE with e filled. */
+int jsonio_instance_parse(const char *text, size_t len, struct instance **out,
+    struct err *e);
+
 #endif

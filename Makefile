@@ -14,7 +14,7 @@ PKGS     = libcurl openssl libxml-2.0 yaml-0.1 jansson sqlite3
 TESTPKGS = cmocka
 DEB_PKGS = gcc make pkg-config libcurl4-openssl-dev libssl-dev libxml2-dev \
            libyaml-dev libjansson-dev libsqlite3-dev libcmocka-dev \
-           python3 python3-botocore ca-certificates
+           python3 python3-botocore ca-certificates puppet-agent
 
 WARN     = -std=c11 -Wall -Wextra -pedantic -Wmissing-prototypes \
            -Wstrict-prototypes -Wwrite-strings -Wvla

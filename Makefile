@@ -79,11 +79,16 @@ e2e: $(BINS)
 	$(PYTHON) tests/test_fake_ec2.py
 	$(PYTHON) tests/e2e.py --build $(BUILD)
 
-test: unit e2e
+# A real puppet apply classifies every node of fixtures/fleets/puppet.json via enc.
+puppet: $(BINS)
+	$(PYTHON) tests/puppet_e2e.py --build $(BUILD)
+
+test: unit e2e puppet
 
 # The whole suite, then again with AddressSanitizer and UBSan.
 check: deps
 	$(MAKE) WERROR=1 test
+	$(PYTHON) tests/puppet_roundtrip.py --self-test
 	$(MAKE) WERROR=1 SAN=1 BUILD=build/san test
 
 demo: deps
@@ -93,6 +98,6 @@ demo: deps
 clean:
 	rm -rf build
 
-.PHONY: all deps unit e2e test check demo clean
+.PHONY: all deps unit e2e puppet test check demo clean
 
 .SECONDARY:

@@ -34,14 +34,21 @@ def main():
               % fake.url)
         env = base_env(work, fake)
         enc, dna = os.path.join(build, "enc"), os.path.join(build, "dna-gen")
+        config = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                              "fixtures", "configs", "basic.yaml")
         rcs = [
-            show("a certname that is an instance id", [enc, "--describe", "i-0a1b2c3d4e5f60001"], env),
-            show("a certname like ip-10-0-2-12.<domain>", [enc, "--describe", "ip-10-0-2-12.example.org"], env),
-            show("by Name tag, awkward tag values intact", [enc, "--describe", "web03.example.com"], env),
+            show("what the puppetmaster runs: classes, parameters, environment",
+                 [enc, "--config", config, "i-0a1b2c3d4e5f60001"], env),
+            show("a certname like ip-10-0-3-31.<domain>, with --explain on stderr",
+                 [enc, "--config", config, "--explain", "ip-10-0-3-31.example.org"], env),
+            show("a certname EC2 does not know: the config's unknown section",
+                 [enc, "--config", config, "nosuch.example.com"], env),
+            show("the instance as EC2 described it (tags with awkward values intact)",
+                 [enc, "--describe", "web03.example.com"], env),
         ]
         fake.control("fault", {"kind": "throttle", "count": 2})
         rcs.append(show("EC2 throttles twice: retried with backoff (-v traces)",
-                        [enc, "-v", "--describe", "web01"], env))
+                        [enc, "-v", "--config", config, "web01"], env))
         imds_env = dict(env)
         for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"):
             imds_env.pop(k)

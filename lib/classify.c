@@ -248,7 +248,9 @@ classify_instance(const struct config *c, const struct instance *in,
 		value_free(post);
 		return NOMEM(e);
 	}
-	if ((rc = apply(r, "__base__", c->base, "every instance", post, e)) != 0)
+	/* no __base__ in the config: nothing to apply, nothing to list */
+	if (c->base != NULL && (rc = apply(r, "__base__", c->base,
+	    "every instance", post, e)) != 0)
 		goto fail;
 	for (i = 0; i < c->ngroups; i++) {
 		why = applies(c->groups[i].name, in, r->roles,
@@ -326,7 +328,8 @@ fact(struct value *params, const char *name, const char *v)
 }
 
 /* ec2_* facts, ec2_tags and PREFIX<key>. Two keys that make the same
- * variable name: the key that sorts first (byte order) wins. */
+ * variable name: the key that sorts first (byte order) wins. A name that
+ * is a fact's or reserved is not made at all. */
 static int
 add_facts(const struct config *c, const struct classify_result *r,
     const struct instance *in, struct value *params)
@@ -382,6 +385,14 @@ add_facts(const struct config *c, const struct classify_result *r,
 		    in->tags[i].key)) == NULL)
 			goto out;
 		owner = value_map_get(owners, name);
+		if (owner == NULL && (value_map_get(params, name) != NULL ||
+		    !config_valid_param(name))) {
+			/* a fact's name (prefix ec2_, tag "tags") or a
+			 * reserved one (prefix nam, tag "e"): the tag stays
+			 * in ec2_tags only */
+			free(name);
+			continue;
+		}
 		if (owner == NULL || strcmp(in->tags[i].key, owner->s) < 0) {
 			if (value_map_set(owners, name,
 			    value_str(in->tags[i].key)) == -1 ||

@@ -1,5 +1,6 @@
 /* value: refcounted value trees with ordered maps. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,17 +104,26 @@ value_free(struct value *v)
 	free(v);
 }
 
+/* Room for one more item. The arrays hold 4, 8, 16, ... items (no size
+ * is kept: it follows from n), so a long list costs O(n), not O(n^2)
+ * copying. */
 static int
 grow(struct value *c, int with_keys)
 {
 	struct value **items;
 	char **keys;
+	size_t size;
 
-	if ((items = realloc(c->items, (c->n + 1) * sizeof(*items))) == NULL)
+	if (c->n != 0 && (c->n < 4 || (c->n & (c->n - 1)) != 0))
+		return 0;	/* not full */
+	size = c->n == 0 ? 4 : 2 * c->n;
+	if (size > SIZE_MAX / sizeof(*items))
+		return -1;
+	if ((items = realloc(c->items, size * sizeof(*items))) == NULL)
 		return -1;
 	c->items = items;
 	if (with_keys) {
-		if ((keys = realloc(c->keys, (c->n + 1) * sizeof(*keys))) == NULL)
+		if ((keys = realloc(c->keys, size * sizeof(*keys))) == NULL)
 			return -1;
 		c->keys = keys;
 	}

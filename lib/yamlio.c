@@ -158,6 +158,10 @@ attach(struct ctx *c, struct value *v, const yaml_mark_t *m)
 			snprintf(k, sizeof(k), "%lld", v->i);
 			value_free(v);
 			f->key = strdup(k);
+		} else if (v->refs > 1) {
+			/* anchored or aliased: the string is shared */
+			f->key = strdup(v->s);
+			value_free(v);
 		} else {
 			f->key = v->s;
 			v->s = NULL;
@@ -213,6 +217,7 @@ static int
 on_event(struct ctx *c, yaml_event_t *ev)
 {
 	const yaml_mark_t *m = &ev->start_mark;
+	const char *tag;
 	struct value *v;
 	struct frame *f;
 	size_t i;
@@ -254,6 +259,13 @@ on_event(struct ctx *c, yaml_event_t *ev)
 			return rc;
 		if (c->depth >= YAMLIO_MAX_DEPTH)
 			return fail(c, m, "nesting deeper than 64 levels", NULL);
+		tag = ev->type == YAML_SEQUENCE_START_EVENT ?
+		    (const char *)ev->data.sequence_start.tag :
+		    (const char *)ev->data.mapping_start.tag;
+		if (tag != NULL && strcmp(tag, ev->type ==
+		    YAML_SEQUENCE_START_EVENT ? "tag:yaml.org,2002:seq" :
+		    "tag:yaml.org,2002:map") != 0)
+			return fail(c, m, "tags are not supported:", tag);
 		v = ev->type == YAML_SEQUENCE_START_EVENT ? value_list() :
 		    value_map();
 		if (v == NULL)
@@ -413,7 +425,13 @@ emit(yaml_emitter_t *em, const struct value *v)
 		if (isinf(v->f))
 			return scalar(em, v->f < 0 ? "-.inf" : ".inf",
 			    YAML_PLAIN_SCALAR_STYLE);
-		snprintf(num, sizeof(num), "%.17g", v->f);
+		/* the fewest digits (15 always read back as written) that
+		 * give the same double: 0.1, not 0.10000000000000001 */
+		for (i = 15; i <= 17; i++) {
+			snprintf(num, sizeof(num), "%.*g", (int)i, v->f);
+			if (strtod(num, NULL) == v->f)
+				break;
+		}
 		if (strpbrk(num, ".e") == NULL)
 			strcat(num, ".0");
 		else if (strchr(num, '.') == NULL) {
@@ -473,7 +491,7 @@ yamlio_emit(const struct value *doc, struct buf *out, struct err *e)
 	    yaml_emitter_flush(&em);
 	if (!ok)
 		err_set(e, ERR_FAIL, "cannot write YAML: %s", em.problem ?
-		    em.problem : "out of memory");
+		    em.problem : "invalid UTF-8 or out of memory");
 	yaml_emitter_delete(&em);
 	return ok ? 0 : ERR_FAIL;
 }

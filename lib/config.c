@@ -1,6 +1,5 @@
 /* config: what the config file may say, checked with positions. */
 #include <errno.h>
-#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,20 +7,8 @@
 
 #include "buf.h"
 #include "config.h"
+#include "util.h"
 #include "yamlio.h"
-
-static int
-matches(const char *re, const char *s)
-{
-	regex_t r;
-	int ok;
-
-	if (regcomp(&r, re, REG_EXTENDED | REG_NOSUB) != 0)
-		return 0;
-	ok = regexec(&r, s, 0, NULL, 0) == 0;
-	regfree(&r);
-	return ok;
-}
 
 static int
 in_list(const char *s, const char *const *list)
@@ -37,7 +24,7 @@ config_valid_class(const char *s)
 {
 	static const char *const reserved[] = { "main", "settings", NULL };
 
-	return matches("^[a-z][a-z0-9_]*(::[a-z][a-z0-9_]*)*$", s) &&
+	return util_match("^[a-z][a-z0-9_]*(::[a-z][a-z0-9_]*)*$", s) &&
 	    !in_list(s, reserved);
 }
 
@@ -47,7 +34,7 @@ config_valid_environment(const char *s)
 	static const char *const reserved[] = { "main", "master", "agent",
 	    "user", NULL };
 
-	return matches("^[a-z0-9_]+$", s) && !in_list(s, reserved);
+	return util_match("^[a-z0-9_]+$", s) && !in_list(s, reserved);
 }
 
 int
@@ -56,20 +43,20 @@ config_valid_param(const char *s)
 	static const char *const reserved[] = { "name", "title", "facts",
 	    "server_facts", "trusted", "environment", NULL };
 
-	return matches("^[a-z_][a-zA-Z0-9_]*$", s) && !in_list(s, reserved);
+	return util_match("^[a-z_][a-zA-Z0-9_]*$", s) && !in_list(s, reserved);
 }
 
 int
 config_valid_run_list_item(const char *s)
 {
-	return matches("^(recipe\\[[A-Za-z0-9_.-]+(::[A-Za-z0-9_.-]+)?"
+	return util_match("^(recipe\\[[A-Za-z0-9_.-]+(::[A-Za-z0-9_.-]+)?"
 	    "(@[0-9]+\\.[0-9]+(\\.[0-9]+)?)?\\]|role\\[[A-Za-z0-9_-]+\\])$", s);
 }
 
 int
 config_valid_role_name(const char *s)
 {
-	return matches("^[A-Za-z0-9_-]+$", s);
+	return util_match("^[A-Za-z0-9_-]+$", s);
 }
 
 struct check {
@@ -96,6 +83,27 @@ bad(struct check *k, const struct value *v, const char *fmt, ...)
 	return err_set(k->e, ERR_USAGE, "%s: %s", k->c->path, msg);
 }
 
+/* An error about key i of map, at the key's own position. */
+static int
+bad_key(struct check *k, const struct value *map, size_t i, const char *fmt,
+    ...) __attribute__((format(printf, 4, 5)));
+
+static int
+bad_key(struct check *k, const struct value *map, size_t i, const char *fmt,
+    ...)
+{
+	char msg[ERR_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (map->key_pos != NULL && map->key_pos[2 * i] > 0)
+		return err_set(k->e, ERR_USAGE, "%s:%d:%d: %s", k->c->path,
+		    map->key_pos[2 * i], map->key_pos[2 * i + 1], msg);
+	return bad(k, map->items[i], "%s", msg);
+}
+
 static int
 want(struct check *k, const struct value *v, enum value_type t,
     const char *what)
@@ -115,7 +123,7 @@ keys_known(struct check *k, const struct value *map, const char *where,
 
 	for (i = 0; i < map->n; i++)
 		if (!in_list(map->keys[i], allowed))
-			return bad(k, map->items[i], "unknown key '%s' in %s",
+			return bad_key(k, map, i, "unknown key '%s' in %s",
 			    map->keys[i], where);
 	return 0;
 }
@@ -207,7 +215,7 @@ check_aws(struct check *k, const struct value *aws)
 	for (i = 0; i < v->n; i++) {
 		vals = v->items[i];
 		if (vals->type != VAL_LIST || vals->n == 0)
-			return bad(k, vals, "aws.filters.%s must be a non-empty "
+			return bad_key(k, v, i, "aws.filters.%s must be a non-empty "
 			    "list of strings", v->keys[i]);
 		for (j = 0; j < vals->n; j++)
 			if (vals->items[j]->type != VAL_STR)
@@ -322,8 +330,8 @@ check_group(struct check *k, const char *name, const struct value *g)
 			size_t j;
 
 			if (!config_valid_class(v->keys[i]))
-				return bad(k, p, "invalid Puppet class name '%s'",
-				    v->keys[i]);
+				return bad_key(k, v, i, "invalid Puppet class name "
+				    "'%s'", v->keys[i]);
 			if (p->type == VAL_NULL)
 				continue;
 			if (p->type != VAL_MAP)
@@ -331,7 +339,7 @@ check_group(struct check *k, const char *name, const struct value *g)
 				    "must be a hash", v->keys[i]);
 			for (j = 0; j < p->n; j++)
 				if (!config_valid_param(p->keys[j]))
-					return bad(k, p->items[j], "invalid "
+					return bad_key(k, p, j, "invalid "
 					    "parameter name '%s' for class '%s'",
 					    p->keys[j], v->keys[i]);
 		}
@@ -341,13 +349,13 @@ check_group(struct check *k, const char *name, const struct value *g)
 			return rc;
 		for (i = 0; i < v->n; i++) {
 			if (!config_valid_param(v->keys[i]))
-				return bad(k, v->items[i], "invalid or reserved "
+				return bad_key(k, v, i, "invalid or reserved "
 				    "parameter name '%s' (want [a-z_][a-zA-Z0-9_]*"
 				    ", not name, title, facts, server_facts, "
 				    "trusted or environment)", v->keys[i]);
 			if (strncmp(v->keys[i], "ec2_", 4) == 0 ||
 			    strncmp(v->keys[i], prefix, strlen(prefix)) == 0)
-				return bad(k, v->items[i], "parameter '%s' uses "
+				return bad_key(k, v, i, "parameter '%s' uses "
 				    "a prefix reserved for EC2 facts", v->keys[i]);
 		}
 	}
@@ -427,7 +435,7 @@ check_root(struct check *k)
 		return err_set(k->e, ERR_FAIL, "out of memory");
 	for (i = 0; i < v->n; i++) {
 		if (!config_valid_role_name(v->keys[i]))
-			return bad(k, v->items[i], "group name '%s' cannot be a "
+			return bad_key(k, v, i, "group name '%s' cannot be a "
 			    "Chef role name (letters, digits, '_', '-')",
 			    v->keys[i]);
 		if ((rc = check_group(k, v->keys[i], v->items[i])) != 0)

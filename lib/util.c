@@ -1,4 +1,5 @@
 /* util: small string and memory helpers. */
+#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,4 +104,29 @@ util_utf8_valid(const char *str, size_t n)
 		i += len;
 	}
 	return 1;
+}
+
+int
+util_match(const char *pattern, const char *s)
+{
+	static struct {
+		const char *pattern;
+		regex_t re;
+		int ok;
+	} cache[UTIL_MAX_PATTERNS];
+	static size_t n;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (cache[i].pattern == pattern)
+			break;
+	if (i == n) {
+		if (n == UTIL_MAX_PATTERNS)
+			return 0;
+		cache[n].pattern = pattern;
+		cache[n].ok = regcomp(&cache[n].re, pattern,
+		    REG_EXTENDED | REG_NOSUB) == 0;
+		n++;
+	}
+	return cache[i].ok && regexec(&cache[i].re, s, 0, NULL, 0) == 0;
 }

@@ -18,4 +18,10 @@ void util_hex(const unsigned char *in, size_t n, char *out);
 /* Nonzero when s is a valid UTF-8 string (no overlongs, no surrogates). */
 int util_utf8_valid(const char *s, size_t n);
 
+/* Nonzero when s matches the POSIX extended regex `pattern`, which must
+ * be a string literal (compiled once and kept for the process; at most
+ * UTIL_MAX_PATTERNS distinct patterns). */
+int util_match(const char *pattern, const char *s);
+#define UTIL_MAX_PATTERNS 32
+
 #endif

@@ -99,6 +99,7 @@ value_free(struct value *v)
 		value_free(v->items[i]);
 	}
 	free(v->keys);
+	free(v->key_pos);
 	free(v->items);
 	free(v->s);
 	free(v);
@@ -112,6 +113,7 @@ grow(struct value *c, int with_keys)
 {
 	struct value **items;
 	char **keys;
+	int *pos;
 	size_t size;
 
 	if (c->n != 0 && (c->n < 4 || (c->n & (c->n - 1)) != 0))
@@ -126,6 +128,9 @@ grow(struct value *c, int with_keys)
 		if ((keys = realloc(c->keys, size * sizeof(*keys))) == NULL)
 			return -1;
 		c->keys = keys;
+		if ((pos = realloc(c->key_pos, 2 * size * sizeof(*pos))) == NULL)
+			return -1;
+		c->key_pos = pos;
 	}
 	return 0;
 }
@@ -163,7 +168,8 @@ value_map_get(const struct value *map, const char *key)
 }
 
 int
-value_map_set(struct value *map, const char *key, struct value *v)
+value_map_set_at(struct value *map, const char *key, struct value *v,
+    int line, int col)
 {
 	long i;
 	char *k;
@@ -183,8 +189,16 @@ value_map_set(struct value *map, const char *key, struct value *v)
 		return -1;
 	}
 	map->keys[map->n] = k;
+	map->key_pos[2 * map->n] = line;
+	map->key_pos[2 * map->n + 1] = col;
 	map->items[map->n++] = v;
 	return 0;
+}
+
+int
+value_map_set(struct value *map, const char *key, struct value *v)
+{
+	return value_map_set_at(map, key, v, 0, 0);
 }
 
 int

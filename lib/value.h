@@ -25,6 +25,7 @@ struct value {
 	char *s;		/* VAL_STR */
 	size_t n;		/* VAL_LIST, VAL_MAP: number of items */
 	char **keys;		/* VAL_MAP: keys, in insertion order */
+	int *key_pos;		/* VAL_MAP: line, column of each key (0, 0: none) */
 	struct value **items;	/* VAL_LIST, VAL_MAP */
 };
 
@@ -47,6 +48,9 @@ int value_list_add(struct value *list, struct value *v);
 /* Sets key to v, replacing (at the same place) an existing key. The map
  * takes the caller's reference to v, also on failure. */
 int value_map_set(struct value *map, const char *key, struct value *v);
+/* value_map_set, recording where the key stands in the source. */
+int value_map_set_at(struct value *map, const char *key, struct value *v,
+    int line, int col);
 /* The value at key (borrowed), or NULL. */
 struct value *value_map_get(const struct value *map, const char *key);
 /* Index of key in map, or -1. */

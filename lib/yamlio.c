@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <math.h>
-#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdint.h>
@@ -12,6 +11,7 @@
 
 #include <yaml.h>
 
+#include "util.h"
 #include "yamlio.h"
 
 struct anchor {
@@ -23,6 +23,7 @@ struct anchor {
 struct frame {
 	struct value *v;
 	char *key;		/* pending map key */
+	int key_line, key_col;	/* where it stands */
 	size_t nodes_at_start;
 	long anchor;		/* index in ctx.anchors, or -1 */
 };
@@ -44,19 +45,6 @@ fail(struct ctx *c, const yaml_mark_t *m, const char *what, const char *arg)
 	return err_set(c->e, ERR_USAGE, "%s:%zu:%zu: %s%s%s%s", c->name,
 	    m->line + 1, m->column + 1, what, arg ? " '" : "", arg ? arg : "",
 	    arg ? "'" : "");
-}
-
-static int
-match(const char *re, const char *s)
-{
-	regex_t r;
-	int ok;
-
-	if (regcomp(&r, re, REG_EXTENDED | REG_NOSUB) != 0)
-		return 0;
-	ok = regexec(&r, s, 0, NULL, 0) == 0;
-	regfree(&r);
-	return ok;
 }
 
 /* A plain scalar as YAML 1.2's core schema reads it, refusing what YAML
@@ -87,7 +75,7 @@ plain_scalar(struct ctx *c, const char *s, const yaml_mark_t *m, int *bad)
 			    "false, or quote it for a string:", s);
 			return NULL;
 		}
-	if (match("^[-+]?(0|[1-9][0-9]*)$", s)) {
+	if (util_match("^[-+]?(0|[1-9][0-9]*)$", s)) {
 		errno = 0;
 		ll = strtoll(s, &end, 10);
 		if (errno == ERANGE) {
@@ -96,7 +84,7 @@ plain_scalar(struct ctx *c, const char *s, const yaml_mark_t *m, int *bad)
 		}
 		return value_int(ll);
 	}
-	if (match("^0x[0-9a-fA-F]+$", s) || match("^0o[0-7]+$", s)) {
+	if (util_match("^0x[0-9a-fA-F]+$", s) || util_match("^0o[0-7]+$", s)) {
 		errno = 0;
 		ll = strtoll(s + 2, &end, s[1] == 'x' ? 16 : 8);
 		if (errno == ERANGE) {
@@ -105,7 +93,7 @@ plain_scalar(struct ctx *c, const char *s, const yaml_mark_t *m, int *bad)
 		}
 		return value_int(ll);
 	}
-	if (match("^[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?$",
+	if (util_match("^[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?$",
 	    s) && (strchr(s, '.') != NULL || strpbrk(s, "eE") != NULL)) {
 		d = strtod(s, &end);
 		if (!isfinite(d)) {
@@ -114,15 +102,15 @@ plain_scalar(struct ctx *c, const char *s, const yaml_mark_t *m, int *bad)
 		}
 		return value_float(d);
 	}
-	if (match("^[-+]?\\.(inf|Inf|INF)$", s))
+	if (util_match("^[-+]?\\.(inf|Inf|INF)$", s))
 		return value_float(s[0] == '-' ? -INFINITY : INFINITY);
-	if (match("^\\.(nan|NaN|NAN)$", s))
+	if (util_match("^\\.(nan|NaN|NAN)$", s))
 		return value_float(NAN);
 	/* YAML 1.1 reads these as numbers or times: octal 012, 1_000,
 	 * sexagesimal 1:30, binary 0b1. */
-	if (match("^[-+]?0[0-9_]+$", s) || match("^[-+]?[0-9][0-9_]*_[0-9_]*$",
-	    s) || match("^[-+]?[0-9]+(:[0-5]?[0-9])+(\\.[0-9]*)?$", s) ||
-	    match("^[-+]?0b[01_]+$", s)) {
+	if (util_match("^[-+]?0[0-9_]+$", s) || util_match("^[-+]?[0-9][0-9_]*_[0-9_]*$",
+	    s) || util_match("^[-+]?[0-9]+(:[0-5]?[0-9])+(\\.[0-9]*)?$", s) ||
+	    util_match("^[-+]?0b[01_]+$", s)) {
 		*bad = fail(c, m, "ambiguous number: quote it for a string, or "
 		    "write it in decimal:", s);
 		return NULL;
@@ -171,9 +159,11 @@ attach(struct ctx *c, struct value *v, const yaml_mark_t *m)
 			return err_set(c->e, ERR_FAIL, "out of memory");
 		if (value_map_get(f->v, f->key) != NULL)
 			return fail(c, m, "duplicate key", f->key);
+		f->key_line = (int)m->line + 1;
+		f->key_col = (int)m->column + 1;
 		return 0;
 	}
-	rc = value_map_set(f->v, f->key, v);
+	rc = value_map_set_at(f->v, f->key, v, f->key_line, f->key_col);
 	free(f->key);
 	f->key = NULL;
 	return rc == 0 ? 0 : err_set(c->e, ERR_FAIL, "out of memory");

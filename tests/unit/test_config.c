@@ -490,7 +490,7 @@ test_parse_len(void **state)
 	assert_int_equal(config_parse(text, sizeof(text) - 1, "mem.yaml", &c,
 	    &e), ERR_USAGE);
 	assert_null(c);
-	assert_string_equal(e.msg, "mem.yaml:2:8: unknown key 'bogus' in the "
+	assert_string_equal(e.msg, "mem.yaml:2:1: unknown key 'bogus' in the "
 	    "config");
 	config_free(NULL);
 }

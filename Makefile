@@ -51,7 +51,9 @@ $(BUILD)/enc: $(BUILD)/obj/enc/main.o $(LIBA)
 $(BUILD)/dna-gen: $(BUILD)/obj/dna-gen/main.o $(LIBA)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBA)
+TESTUTIL = $(BUILD)/obj/tests/unit/testutil.o
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TESTUTIL) $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(TESTLIBS)
 

@@ -24,7 +24,6 @@
  * than PARSE_MAX_MS (a DTD must be refused, not expanded).
  * REGENERATE=1 rewrites every NAME.expected from the parsers, for review.
  */
-#include <glob.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -39,56 +38,10 @@
 #include "buf.h"
 #include "instance.h"
 #include "retry.h"
+#include "testutil.h"
 
 #define REGION "us-east-1"
 #define PARSE_MAX_MS 2000
-#define FIXTURE_MAX (4u * 1024 * 1024)
-
-static const char *
-fixtures(void)
-{
-	const char *f = getenv("FIXTURES");
-
-	return f != NULL && *f != '\0' ? f : "fixtures";
-}
-
-/* Reads path into b (NUL-terminated); fails the test when it cannot. */
-static void
-slurp(const char *path, struct buf *b)
-{
-	FILE *f;
-	char chunk[4096];
-	size_t n;
-
-	buf_init(b, FIXTURE_MAX);
-	if ((f = fopen(path, "rb")) == NULL)
-		fail_msg("%s: cannot open", path);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if (buf_append(b, chunk, n) == -1)
-			fail_msg("%s: larger than %u bytes", path, FIXTURE_MAX);
-	assert_false(ferror(f));
-	fclose(f);
-	if (b->data == NULL)
-		assert_int_equal(buf_puts(b, ""), 0);
-}
-
-static void
-put_quoted(struct buf *out, const char *s)
-{
-	const unsigned char *p;
-
-	assert_int_equal(buf_putc(out, '"'), 0);
-	for (p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			assert_int_equal(buf_printf(out, "\\%c", *p), 0);
-		else if (*p < 0x20 || *p == 0x7f)
-			assert_int_equal(buf_printf(out, "\\x%02x", *p), 0);
-		else
-			assert_int_equal(buf_putc(out, (char)*p), 0);
-	}
-	assert_int_equal(buf_putc(out, '"'), 0);
-}
-
 struct dump {
 	struct buf *out;
 	size_t calls;
@@ -107,21 +60,21 @@ dump_instance(const struct instance *in, void *arg, struct err *e)
 		assert_non_null(INSTANCE_FIELD(in, &instance_fields[i]));
 		assert_int_equal(buf_printf(d->out, "  %s ",
 		    instance_fields[i].name), 0);
-		put_quoted(d->out, INSTANCE_FIELD(in, &instance_fields[i]));
+		tu_put_quoted(d->out, INSTANCE_FIELD(in, &instance_fields[i]));
 		assert_int_equal(buf_putc(d->out, '\n'), 0);
 	}
 	for (i = 0; i < in->ngroups; i++) {
 		assert_int_equal(buf_puts(d->out, "  group "), 0);
-		put_quoted(d->out, in->groups[i].id);
+		tu_put_quoted(d->out, in->groups[i].id);
 		assert_int_equal(buf_putc(d->out, ' '), 0);
-		put_quoted(d->out, in->groups[i].name);
+		tu_put_quoted(d->out, in->groups[i].name);
 		assert_int_equal(buf_putc(d->out, '\n'), 0);
 	}
 	for (i = 0; i < in->ntags; i++) {
 		assert_int_equal(buf_puts(d->out, "  tag "), 0);
-		put_quoted(d->out, in->tags[i].key);
+		tu_put_quoted(d->out, in->tags[i].key);
 		assert_int_equal(buf_putc(d->out, ' '), 0);
-		put_quoted(d->out, in->tags[i].value);
+		tu_put_quoted(d->out, in->tags[i].value);
 		assert_int_equal(buf_putc(d->out, '\n'), 0);
 	}
 	return 0;
@@ -181,7 +134,7 @@ run_case(const char *name, const char *body, size_t len, struct buf *out)
 			if (*tok == '\0')
 				fail_msg("%s: empty next token instead of NULL",
 				    name);
-			put_quoted(out, tok);
+			tu_put_quoted(out, tok);
 		}
 		assert_int_equal(buf_putc(out, '\n'), 0);
 		free(tok);
@@ -206,9 +159,9 @@ run_case(const char *name, const char *body, size_t len, struct buf *out)
 		assert_non_null(code);
 		assert_non_null(msg);
 		assert_int_equal(buf_putc(out, ' '), 0);
-		put_quoted(out, code);
+		tu_put_quoted(out, code);
 		assert_int_equal(buf_putc(out, ' '), 0);
-		put_quoted(out, msg);
+		tu_put_quoted(out, msg);
 		free(code);
 		free(msg);
 	} else {
@@ -219,41 +172,16 @@ run_case(const char *name, const char *body, size_t len, struct buf *out)
 	assert_int_equal(buf_putc(out, '\n'), 0);
 }
 
-/* Fails with the first differing line of got against want. */
-static void
-compare(const char *path, const char *want, const char *got)
-{
-	const char *w = want, *g = got;
-	int line = 1;
-	size_t wl, gl;
-
-	if (strcmp(want, got) == 0)
-		return;
-	for (;;) {
-		wl = strcspn(w, "\n");
-		gl = strcspn(g, "\n");
-		if (wl != gl || memcmp(w, g, wl) != 0 || w[wl] != g[gl])
-			break;
-		w += wl + 1;
-		g += gl + 1;
-		line++;
-	}
-	fail_msg("%s:%d: expected\n  %.*s\ngot\n  %.*s\n(REGENERATE=1 "
-	    "rewrites the file for review)", path, line, (int)wl, w, (int)gl,
-	    g);
-}
-
 static void
 test_fixture(void **state)
 {
 	const char *xml = *state;
-	struct buf file, want, got;
+	struct buf file, got;
 	char expected[4096];
 	const char *body;
 	size_t len;
-	FILE *f;
 
-	slurp(xml, &file);
+	tu_slurp(xml, &file);
 	body = fixture_body(xml, &file, &len);
 	buf_init(&got, 0);
 	run_case(xml, body, len, &got);
@@ -262,15 +190,7 @@ test_fixture(void **state)
 	assert_true(strlen(xml) > 4);
 	assert_true((size_t)snprintf(expected, sizeof(expected), "%.*s.expected",
 	    (int)(strlen(xml) - 4), xml) < sizeof(expected));
-	if (getenv("REGENERATE") != NULL && *getenv("REGENERATE") == '1') {
-		if ((f = fopen(expected, "w")) == NULL)
-			fail_msg("%s: cannot write", expected);
-		assert_int_equal(fwrite(got.data, 1, got.len, f), got.len);
-		assert_int_equal(fclose(f), 0);
-	}
-	slurp(expected, &want);
-	compare(expected, want.data, got.data);
-	buf_free(&want);
+	tu_check_file(expected, &got);
 	buf_free(&got);
 	buf_free(&file);
 }
@@ -285,8 +205,8 @@ load_body(const char *name, size_t *len)
 	char *copy;
 
 	assert_true((size_t)snprintf(path, sizeof(path), "%s/xml/%s",
-	    fixtures(), name) < sizeof(path));
-	slurp(path, &file);
+	    tu_fixtures(), name) < sizeof(path));
+	tu_slurp(path, &file);
 	body = fixture_body(path, &file, len);
 	assert_non_null(copy = malloc(*len + 1));
 	memcpy(copy, body, *len);
@@ -460,31 +380,9 @@ main(void)
 		cmocka_unit_test(test_len_bounds_the_body),
 		cmocka_unit_test(test_region_copied),
 	};
-	const size_t nfixed = sizeof(fixed) / sizeof(fixed[0]);
-	struct CMUnitTest *tests;
-	char pattern[4096];
-	glob_t g;
-	size_t i, n;
-	int rc;
+	struct tu_group g = TU_GROUP("awsxml");
 
-	if ((size_t)snprintf(pattern, sizeof(pattern), "%s/xml/*.xml",
-	    fixtures()) >= sizeof(pattern))
-		return 1;
-	if (glob(pattern, 0, NULL, &g) != 0 || g.gl_pathc == 0) {
-		fprintf(stderr, "test_awsxml: no fixtures match %s\n", pattern);
-		return 1;
-	}
-	n = nfixed + g.gl_pathc;
-	if ((tests = calloc(n, sizeof(*tests))) == NULL)
-		return 1;
-	memcpy(tests, fixed, sizeof(fixed));
-	for (i = 0; i < g.gl_pathc; i++) {
-		tests[nfixed + i].name = g.gl_pathv[i];
-		tests[nfixed + i].test_func = test_fixture;
-		tests[nfixed + i].initial_state = g.gl_pathv[i];
-	}
-	rc = _cmocka_run_group_tests("awsxml", tests, n, NULL, NULL);
-	free(tests);
-	globfree(&g);
-	return rc;
+	tu_add_tests(&g, fixed, TU_NELEM(fixed));
+	tu_add_glob(&g, "xml/*.xml", test_fixture);
+	return tu_run(&g, NULL, NULL);
 }

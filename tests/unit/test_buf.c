@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "buf.h"
+#include "testutil.h"
 #include "util.h"
 
 /* A refused append leaves data, len and size exactly as they were. */
@@ -290,8 +291,6 @@ test_trim(void **state)
 	}
 }
 
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
-
 int
 main(void)
 {
@@ -306,16 +305,9 @@ main(void)
 		cmocka_unit_test(test_utf8_n),
 		cmocka_unit_test(test_trim),
 	};
-	static struct CMUnitTest tests[NELEM(fixed) + NELEM(utf8_cases)];
-	size_t i, n = 0;
+	struct tu_group g = TU_GROUP("buf");
 
-	for (i = 0; i < NELEM(fixed); i++)
-		tests[n++] = fixed[i];
-	for (i = 0; i < NELEM(utf8_cases); i++) {
-		tests[n].name = utf8_cases[i].why;
-		tests[n].test_func = test_utf8;
-		tests[n].initial_state = (void *)&utf8_cases[i];
-		n++;
-	}
-	return _cmocka_run_group_tests("buf", tests, n, NULL, NULL);
+	tu_add_tests(&g, fixed, TU_NELEM(fixed));
+	TU_ADD_ROWS(&g, utf8_cases, test_utf8);
+	return tu_run(&g, NULL, NULL);
 }

@@ -26,7 +26,6 @@
  * REGENERATE=1 rewrites expected.yaml (or writes it for a new case without
  * expected.error) and the optional files that exist, for review.
  */
-#include <glob.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -34,7 +33,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -43,89 +41,9 @@
 #include "config.h"
 #include "instance.h"
 #include "jsonio.h"
+#include "testutil.h"
 #include "value.h"
 #include "yamlio.h"
-
-#define FIXTURE_MAX (1024u * 1024)
-
-static const char *
-fixtures(void)
-{
-	const char *f = getenv("FIXTURES");
-
-	return f != NULL && *f != '\0' ? f : "fixtures";
-}
-
-static int
-regenerate(void)
-{
-	const char *r = getenv("REGENERATE");
-
-	return r != NULL && *r == '1';
-}
-
-static int
-exists(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-static void
-slurp(const char *path, struct buf *b)
-{
-	FILE *f;
-	char chunk[4096];
-	size_t n;
-
-	buf_init(b, FIXTURE_MAX);
-	if ((f = fopen(path, "rb")) == NULL)
-		fail_msg("%s: cannot open", path);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if (buf_append(b, chunk, n) == -1)
-			fail_msg("%s: larger than %u bytes", path, FIXTURE_MAX);
-	assert_false(ferror(f));
-	fclose(f);
-	if (b->data == NULL)
-		assert_int_equal(buf_puts(b, ""), 0);
-}
-
-static void
-spew(const char *path, const struct buf *b)
-{
-	FILE *f;
-
-	if ((f = fopen(path, "wb")) == NULL)
-		fail_msg("%s: cannot write", path);
-	assert_int_equal(fwrite(b->data, 1, b->len, f), b->len);
-	assert_int_equal(fclose(f), 0);
-}
-
-/* Fails with the first differing line of got against want. */
-static void
-compare(const char *path, const char *want, const char *got)
-{
-	const char *w = want, *g = got;
-	int line = 1;
-	size_t wl, gl;
-
-	if (strcmp(want, got) == 0)
-		return;
-	for (;;) {
-		wl = strcspn(w, "\n");
-		gl = strcspn(g, "\n");
-		if (wl != gl || memcmp(w, g, wl) != 0 || w[wl] != g[gl] ||
-		    w[wl] == '\0')
-			break;
-		w += wl + 1;
-		g += gl + 1;
-		line++;
-	}
-	fail_msg("%s:%d: expected\n  %.*s\ngot\n  %.*s\n(REGENERATE=1 "
-	    "rewrites the file for review)", path, line, (int)wl, w, (int)gl,
-	    g);
-}
 
 /* The file path in dir. */
 static char *
@@ -144,10 +62,10 @@ static void
 check_lines(const char *dir, const char *file, const struct value *list)
 {
 	char *path = in_dir(dir, file);
-	struct buf got, want;
+	struct buf got;
 	size_t i;
 
-	if (!exists(path)) {
+	if (!tu_exists(path)) {
 		free(path);
 		return;
 	}
@@ -160,11 +78,7 @@ check_lines(const char *dir, const char *file, const struct value *list)
 			fail_msg("%s: item %zu has a newline", path, i);
 		assert_int_equal(buf_printf(&got, "%s\n", list->items[i]->s), 0);
 	}
-	if (regenerate())
-		spew(path, &got);
-	slurp(path, &want);
-	compare(path, want.data, got.data);
-	buf_free(&want);
+	tu_check_file(path, &got);
 	buf_free(&got);
 	free(path);
 }
@@ -201,10 +115,10 @@ check_error(const char *dir, int rc, const struct err *e, const char *stage)
 	char *nl, *text;
 	int code;
 
-	if (!exists(path))
+	if (!tu_exists(path))
 		fail_msg("%s: %s failed with %d '%s' (and there is no "
 		    "expected.error)", dir, stage, rc, e->msg);
-	slurp(path, &want);
+	tu_slurp(path, &want);
 	if ((nl = strchr(want.data, '\n')) == NULL)
 		fail_msg("%s: want 'CODE\\nTEXT\\n'", path);
 	*nl = '\0';
@@ -296,21 +210,21 @@ test_case(void **state)
 	expected_path = in_dir(dir, "expected.yaml");
 	error_path = in_dir(dir, "expected.error");
 
-	slurp(why_path, &text);
+	tu_slurp(why_path, &text);
 	if (text.len < 10 || strchr(text.data, '\n') != text.data + text.len - 1)
 		fail_msg("%s: want one line saying why the case exists",
 		    why_path);
 	buf_free(&text);
 
-	slurp(config_path, &text);
+	tu_slurp(config_path, &text);
 	rc = config_parse(text.data, text.len, "config.yaml", &c, &e);
 	buf_free(&text);
 	if (rc != 0) {
 		check_error(dir, rc, &e, "config_parse");
 		goto out;
 	}
-	if (exists(instance_path)) {
-		slurp(instance_path, &text);
+	if (tu_exists(instance_path)) {
+		tu_slurp(instance_path, &text);
 		rc = jsonio_instance_parse(text.data, text.len, &in, &e);
 		buf_free(&text);
 		if (rc != 0) {
@@ -333,7 +247,7 @@ test_case(void **state)
 		check_error(dir, rc, &e, "classify_enc_document");
 		goto out;
 	}
-	if (exists(error_path))
+	if (tu_exists(error_path))
 		fail_msg("%s: classified, but expected.error says it fails", dir);
 	buf_init(&out, 0);
 	if ((rc = yamlio_emit(doc, &out, &e)) != 0)
@@ -349,11 +263,7 @@ test_case(void **state)
 		    out.data);
 	value_free(back);
 
-	if (regenerate())
-		spew(expected_path, &out);
-	slurp(expected_path, &text);
-	compare(expected_path, text.data, out.data);
-	buf_free(&text);
+	tu_check_file(expected_path, &out);
 	buf_free(&out);
 	check_lines(dir, "expected.groups", r.groups);
 	check_lines(dir, "expected.run_list", r.run_list);
@@ -423,35 +333,10 @@ main(void)
 		cmocka_unit_test(test_tag_param),
 		cmocka_unit_test(test_cleanup_null),
 	};
-	const size_t nfixed = sizeof(fixed) / sizeof(fixed[0]);
-	struct CMUnitTest *tests;
-	char pattern[4096], *slash;
-	glob_t g;
-	size_t i, n;
-	int rc;
+	struct tu_group g = TU_GROUP("classify");
 
-	if ((size_t)snprintf(pattern, sizeof(pattern), "%s/classify/*/",
-	    fixtures()) >= sizeof(pattern))
-		return 1;
-	if (glob(pattern, 0, NULL, &g) != 0 || g.gl_pathc == 0) {
-		fprintf(stderr, "test_classify: no fixtures match %s\n", pattern);
-		return 1;
-	}
-	n = nfixed + g.gl_pathc;
-	if ((tests = calloc(n, sizeof(*tests))) == NULL)
-		return 1;
-	memcpy(tests, fixed, sizeof(fixed));
-	for (i = 0; i < g.gl_pathc; i++) {
-		/* the case is the folder: cut the trailing '/' */
-		slash = strrchr(g.gl_pathv[i], '/');
-		if (slash != NULL && slash[1] == '\0')
-			*slash = '\0';
-		tests[nfixed + i].name = g.gl_pathv[i];
-		tests[nfixed + i].test_func = test_case;
-		tests[nfixed + i].initial_state = g.gl_pathv[i];
-	}
-	rc = _cmocka_run_group_tests("classify", tests, n, NULL, NULL);
-	free(tests);
-	globfree(&g);
-	return rc;
+	tu_add_tests(&g, fixed, TU_NELEM(fixed));
+	/* the case is the folder */
+	tu_add_glob(&g, "classify/*/", test_case);
+	return tu_run(&g, NULL, NULL);
 }

@@ -18,7 +18,6 @@
  * gave (without the directory), for review.
  */
 #include <errno.h>
-#include <glob.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -32,52 +31,8 @@
 
 #include "buf.h"
 #include "config.h"
+#include "testutil.h"
 #include "value.h"
-
-#define FIXTURE_MAX (1024u * 1024)
-
-static const char *
-fixtures(void)
-{
-	const char *f = getenv("FIXTURES");
-
-	return f != NULL && *f != '\0' ? f : "fixtures";
-}
-
-static int
-regenerate(void)
-{
-	const char *r = getenv("REGENERATE");
-
-	return r != NULL && *r == '1';
-}
-
-static void
-slurp(const char *path, struct buf *b)
-{
-	FILE *f;
-	char chunk[4096];
-	size_t n;
-
-	buf_init(b, FIXTURE_MAX);
-	if ((f = fopen(path, "rb")) == NULL)
-		fail_msg("%s: cannot open", path);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if (buf_append(b, chunk, n) == -1)
-			fail_msg("%s: larger than %u bytes", path, FIXTURE_MAX);
-	assert_false(ferror(f));
-	fclose(f);
-	if (b->data == NULL)
-		assert_int_equal(buf_puts(b, ""), 0);
-}
-
-static const char *
-base_name(const char *path)
-{
-	const char *s = strrchr(path, '/');
-
-	return s != NULL ? s + 1 : path;
-}
 
 static int
 ends_with(const char *s, const char *suffix)
@@ -281,7 +236,7 @@ rewrite_error(const char *path, const struct buf *file, const struct header *h,
     const char *msg)
 {
 	const char *text = msg;
-	size_t dlen = strlen(path) - strlen(base_name(path));
+	size_t dlen = strlen(path) - strlen(tu_base_name(path));
 	FILE *f;
 
 	if (strncmp(msg, path, dlen) == 0)
@@ -298,7 +253,7 @@ static void
 test_fixture(void **state)
 {
 	const char *path = *state;
-	const char *name = base_name(path);
+	const char *name = tu_base_name(path);
 	struct config *c = (struct config *)(uintptr_t)1;
 	struct header h;
 	struct buf file, text;
@@ -307,11 +262,11 @@ test_fixture(void **state)
 	size_t dlen = strlen(path) - strlen(name);
 	int rc, json = ends_with(path, ".json");
 
-	slurp(path, &file);
+	tu_slurp(path, &file);
 	read_header(path, &file, &h, &copy);
 	err_clear(&e);
 	if (json) {
-		slurp(path, &text);
+		tu_slurp(path, &text);
 		blank_comments(&text);
 		rc = config_parse(text.data, text.len, path, &c, &e);
 		buf_free(&text);
@@ -333,7 +288,7 @@ test_fixture(void **state)
 		config_free(c);
 		fail_msg("%s: accepted, expected '%s'", path, h.error);
 	}
-	if (regenerate() && rc == ERR_USAGE)
+	if (tu_regenerate() && rc == ERR_USAGE)
 		rewrite_error(path, &file, &h, e.msg);
 	if (rc != ERR_USAGE || e.code != ERR_USAGE)
 		fail_msg("%s: rc %d code %d '%s', expected ERR_USAGE", path, rc,
@@ -470,7 +425,7 @@ static void
 test_load_directory(void **state)
 {
 	(void)state;
-	load_fails(fixtures(), ": ");
+	load_fails(tu_fixtures(), ": ");
 }
 
 /* config_parse reads text[0..len) only; config_free takes NULL. */
@@ -611,38 +566,10 @@ main(void)
 		cmocka_unit_test(test_parse_len),
 		cmocka_unit_test(test_validators),
 	};
-	const size_t nfixed = sizeof(fixed) / sizeof(fixed[0]);
-	struct CMUnitTest *tests;
-	char pattern[4096];
-	glob_t g;
-	size_t i, n;
-	int rc;
+	struct tu_group g = TU_GROUP("config");
 
-	if ((size_t)snprintf(pattern, sizeof(pattern), "%s/config/*.yaml",
-	    fixtures()) >= sizeof(pattern))
-		return 1;
-	memset(&g, 0, sizeof(g));
-	if (glob(pattern, 0, NULL, &g) != 0 || g.gl_pathc == 0) {
-		fprintf(stderr, "test_config: no fixtures match %s\n", pattern);
-		return 1;
-	}
-	if ((size_t)snprintf(pattern, sizeof(pattern), "%s/config/*.json",
-	    fixtures()) >= sizeof(pattern) ||
-	    glob(pattern, GLOB_APPEND, NULL, &g) != 0) {
-		fprintf(stderr, "test_config: no fixtures match %s\n", pattern);
-		return 1;
-	}
-	n = nfixed + g.gl_pathc;
-	if ((tests = calloc(n, sizeof(*tests))) == NULL)
-		return 1;
-	memcpy(tests, fixed, sizeof(fixed));
-	for (i = 0; i < g.gl_pathc; i++) {
-		tests[nfixed + i].name = g.gl_pathv[i];
-		tests[nfixed + i].test_func = test_fixture;
-		tests[nfixed + i].initial_state = g.gl_pathv[i];
-	}
-	rc = _cmocka_run_group_tests("config", tests, n, NULL, NULL);
-	free(tests);
-	globfree(&g);
-	return rc;
+	tu_add_tests(&g, fixed, TU_NELEM(fixed));
+	tu_add_glob(&g, "config/*.yaml", test_fixture);
+	tu_add_glob(&g, "config/*.json", test_fixture);
+	return tu_run(&g, NULL, NULL);
 }

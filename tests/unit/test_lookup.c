@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "lookup.h"
+#include "testutil.h"
 
 struct check_case {
 	const char *why;
@@ -229,29 +230,18 @@ test_filter_names(void **state)
 	assert_int_equal(lookup_default_order[3], LOOKUP_TAG_NAME);
 }
 
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
-
 int
 main(void)
 {
-	static struct CMUnitTest tests[NELEM(check_cases) +
-	    NELEM(values_cases) + 3];
-	size_t i, n = 0;
+	static const struct CMUnitTest fixed[] = {
+		cmocka_unit_test(test_check_length),
+		cmocka_unit_test(test_values_length),
+		cmocka_unit_test(test_filter_names),
+	};
+	struct tu_group g = TU_GROUP("lookup");
 
-	for (i = 0; i < NELEM(check_cases); i++) {
-		tests[n].name = check_cases[i].why;
-		tests[n].test_func = test_check;
-		tests[n].initial_state = (void *)&check_cases[i];
-		n++;
-	}
-	for (i = 0; i < NELEM(values_cases); i++) {
-		tests[n].name = values_cases[i].why;
-		tests[n].test_func = test_values;
-		tests[n].initial_state = (void *)&values_cases[i];
-		n++;
-	}
-	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_check_length);
-	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_values_length);
-	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_filter_names);
-	return _cmocka_run_group_tests("lookup", tests, n, NULL, NULL);
+	TU_ADD_ROWS(&g, check_cases, test_check);
+	TU_ADD_ROWS(&g, values_cases, test_values);
+	tu_add_tests(&g, fixed, TU_NELEM(fixed));
+	return tu_run(&g, NULL, NULL);
 }

@@ -17,7 +17,6 @@
  *
  * Blanks around '=' and '#' comment lines are ignored, as in the inputs.
  */
-#include <glob.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,15 +24,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <cmocka.h>
 
 #include "buf.h"
 #include "profile.h"
+#include "testutil.h"
 #include "util.h"
 
-#define FIXTURE_MAX (1024u * 1024)
 #define MAX_BLOCKS 16
 
 static const struct {
@@ -50,43 +48,15 @@ static const struct {
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
 #define FIELD(p, i) (*(char **)((char *)(p) + fields[i].offset))
 
-static const char *
-fixtures(void)
-{
-	const char *f = getenv("FIXTURES");
-
-	return f != NULL && *f != '\0' ? f : "fixtures";
-}
-
-static void
-slurp(const char *path, struct buf *b)
-{
-	FILE *f;
-	char chunk[4096];
-	size_t n;
-
-	buf_init(b, FIXTURE_MAX);
-	if ((f = fopen(path, "rb")) == NULL)
-		fail_msg("%s: cannot open", path);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if (buf_append(b, chunk, n) == -1)
-			fail_msg("%s: larger than %u bytes", path, FIXTURE_MAX);
-	assert_false(ferror(f));
-	fclose(f);
-	if (b->data == NULL)
-		assert_int_equal(buf_puts(b, ""), 0);
-}
-
 /* An input file, when it is a regular file, must open with a comment. */
 static void
 check_why_line(const char *path)
 {
-	struct stat st;
 	struct buf b;
 
-	if (stat(path, &st) == -1 || !S_ISREG(st.st_mode))
+	if (!tu_exists(path))
 		return;
-	slurp(path, &b);
+	tu_slurp(path, &b);
 	if (b.data[0] != '#' && b.data[0] != ';')
 		fail_msg("%s: the first line is not a comment saying why the "
 		    "file exists", path);
@@ -231,7 +201,7 @@ test_case(void **state)
 	    dir) < sizeof(config));
 	check_why_line(creds);
 	check_why_line(config);
-	slurp(expected, &text);
+	tu_slurp(expected, &text);
 	n = parse_expected(expected, text.data, bl);
 	for (i = 0; i < n; i++)
 		check_block(dir, expected, creds, config, &bl[i]);
@@ -265,7 +235,7 @@ test_one_path_null(void **state)
 
 	(void)state;
 	assert_true((size_t)snprintf(path, sizeof(path),
-	    "%s/profiles/basic/config", fixtures()) < sizeof(path));
+	    "%s/profiles/basic/config", tu_fixtures()) < sizeof(path));
 	assert_int_equal(profile_load(NULL, path, "x", &p, &e), 0);
 	assert_int_equal(p.found, 1);
 	assert_string_equal(p.region, "eu-west-1");
@@ -273,7 +243,7 @@ test_one_path_null(void **state)
 	profile_cleanup(&p);
 
 	assert_true((size_t)snprintf(path, sizeof(path),
-	    "%s/profiles/basic/credentials", fixtures()) < sizeof(path));
+	    "%s/profiles/basic/credentials", tu_fixtures()) < sizeof(path));
 	assert_int_equal(profile_load(path, NULL, "x", &p, &e), 0);
 	assert_int_equal(p.found, 1);
 	assert_string_equal(p.access_key, "AKIDX");
@@ -288,31 +258,9 @@ main(void)
 		cmocka_unit_test(test_null_paths),
 		cmocka_unit_test(test_one_path_null),
 	};
-	const size_t nfixed = sizeof(fixed) / sizeof(fixed[0]);
-	struct CMUnitTest *tests;
-	char pattern[4096];
-	glob_t g;
-	size_t i, n;
-	int rc;
+	struct tu_group g = TU_GROUP("profile");
 
-	if ((size_t)snprintf(pattern, sizeof(pattern), "%s/profiles/*/expected",
-	    fixtures()) >= sizeof(pattern))
-		return 1;
-	if (glob(pattern, 0, NULL, &g) != 0 || g.gl_pathc == 0) {
-		fprintf(stderr, "test_profile: no fixtures match %s\n", pattern);
-		return 1;
-	}
-	n = nfixed + g.gl_pathc;
-	if ((tests = calloc(n, sizeof(*tests))) == NULL)
-		return 1;
-	memcpy(tests, fixed, sizeof(fixed));
-	for (i = 0; i < g.gl_pathc; i++) {
-		tests[nfixed + i].name = g.gl_pathv[i];
-		tests[nfixed + i].test_func = test_case;
-		tests[nfixed + i].initial_state = g.gl_pathv[i];
-	}
-	rc = _cmocka_run_group_tests("profile", tests, n, NULL, NULL);
-	free(tests);
-	globfree(&g);
-	return rc;
+	tu_add_tests(&g, fixed, TU_NELEM(fixed));
+	tu_add_glob(&g, "profiles/*/expected", test_case);
+	return tu_run(&g, NULL, NULL);
 }

@@ -12,13 +12,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "creds.h"
 #include "settings.h"
+#include "testutil.h"
 
 #define MAX_VARS 12
 
@@ -59,7 +59,7 @@ fake_env(const char *name)
 static int
 setup(void **state)
 {
-	const char *f = getenv("FIXTURES");
+	const char *f = tu_fixtures();
 	const struct {
 		char *buf;
 		const char *rel;
@@ -77,8 +77,6 @@ setup(void **state)
 	size_t i;
 
 	(void)state;
-	if (f == NULL || *f == '\0')
-		f = "fixtures";
 	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
 		if ((size_t)snprintf(paths[i].buf, sizeof(basic_creds), "%s/%s",
 		    f, paths[i].rel) >= sizeof(basic_creds))
@@ -543,30 +541,18 @@ test_creds(void **state)
 	creds_chain_free(NULL);
 }
 
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
-
-/* Appends one test per row of a case table, named by the row's why. */
-#define ADD_ROWS(table, fn) \
-	for (i = 0; i < NELEM(table); i++) { \
-		tests[n].name = (table)[i].why; \
-		tests[n].test_func = (fn); \
-		tests[n].initial_state = (void *)&(table)[i]; \
-		n++; \
-	}
-
 int
 main(void)
 {
-	static struct CMUnitTest tests[NELEM(where_cases) +
-	    NELEM(profile_cases) + NELEM(env_cases) + NELEM(creds_cases) + 1];
-	size_t i, n = 0;
+	static const struct CMUnitTest fixed[] = {
+		cmocka_unit_test(test_set_region),
+	};
+	struct tu_group g = TU_GROUP("settings");
 
-	ADD_ROWS(where_cases, test_where);
-	ADD_ROWS(profile_cases, test_profile_choice);
-	ADD_ROWS(env_cases, test_env);
-	ADD_ROWS(creds_cases, test_creds);
-	tests[n].name = "test_set_region";
-	tests[n].test_func = test_set_region;
-	n++;
-	return _cmocka_run_group_tests("settings", tests, n, setup, NULL);
+	TU_ADD_ROWS(&g, where_cases, test_where);
+	TU_ADD_ROWS(&g, profile_cases, test_profile_choice);
+	TU_ADD_ROWS(&g, env_cases, test_env);
+	TU_ADD_ROWS(&g, creds_cases, test_creds);
+	tu_add_tests(&g, fixed, TU_NELEM(fixed));
+	return tu_run(&g, setup, NULL);
 }

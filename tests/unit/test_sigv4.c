@@ -1,5 +1,4 @@
 /* test_sigv4: every case of AWS's SigV4 suite, each stage byte for byte. */
-#include <glob.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,32 +10,19 @@
 
 #include "buf.h"
 #include "sigv4.h"
+#include "testutil.h"
 
 #define MAXH 16
 
-static const char *
-fixtures(void)
-{
-	const char *f = getenv("FIXTURES");
-
-	return f ? f : "fixtures";
-}
-
+/* The case file DIR/NAME.EXT, malloc'd. */
 static char *
 slurp(const char *dir, const char *name, const char *ext)
 {
 	char path[1024];
 	struct buf b;
-	char chunk[4096];
-	size_t n;
-	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/%s.%s", dir, name, ext);
-	assert_non_null(f = fopen(path, "rb"));
-	buf_init(&b, 0);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		assert_int_equal(buf_append(&b, chunk, n), 0);
-	fclose(f);
+	tu_slurp(path, &b);
 	return buf_steal(&b);
 }
 
@@ -203,29 +189,16 @@ main(void)
 		cmocka_unit_test(test_bad_date_refused),
 		cmocka_unit_test(test_uri_encode),
 	};
-	struct CMUnitTest *tests;
-	char pattern[1024];
-	size_t i, n;
-	glob_t g;
-	int rc;
+	struct tu_group g = TU_GROUP("sigv4");
+	size_t i;
 
-	snprintf(pattern, sizeof(pattern), "%s/sigv4/*/", fixtures());
-	if (glob(pattern, 0, NULL, &g) != 0 || g.gl_pathc != 31) {
-		fprintf(stderr, "%s: expected the 31 SigV4 suite cases\n",
-		    pattern);
-		return 1;
+	if (tu_add_glob(&g, "sigv4/*/", test_case) != 31) {
+		fprintf(stderr, "%s/sigv4/*/: expected the 31 SigV4 suite "
+		    "cases\n", tu_fixtures());
+		g.failed = 1;
 	}
-	n = g.gl_pathc + sizeof(fixed) / sizeof(fixed[0]);
-	if ((tests = calloc(n, sizeof(*tests))) == NULL)
-		return 1;
-	for (i = 0; i < g.gl_pathc; i++) {
-		g.gl_pathv[i][strlen(g.gl_pathv[i]) - 1] = '\0';
-		tests[i] = (struct CMUnitTest){ strrchr(g.gl_pathv[i], '/') + 1,
-		    test_case, NULL, NULL, g.gl_pathv[i] };
-	}
-	memcpy(tests + g.gl_pathc, fixed, sizeof(fixed));
-	rc = _cmocka_run_group_tests("sigv4", tests, n, NULL, NULL);
-	free(tests);
-	globfree(&g);
-	return rc;
+	for (i = 0; i < g.n; i++)	/* a case is named by its folder */
+		g.tests[i].name = tu_base_name(g.tests[i].name);
+	tu_add_tests(&g, fixed, TU_NELEM(fixed));
+	return tu_run(&g, NULL, NULL);
 }

@@ -33,6 +33,7 @@
 
 #include "buf.h"
 #include "retry.h"
+#include "testutil.h"
 #include "value.h"
 #include "yamlio.h"
 
@@ -40,23 +41,6 @@
 #define BUDGET_MAX_MS 1000
 
 /* ---- helpers ---- */
-
-static void
-put_quoted(struct buf *out, const char *s)
-{
-	const unsigned char *p;
-
-	assert_int_equal(buf_putc(out, '"'), 0);
-	for (p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			assert_int_equal(buf_printf(out, "\\%c", *p), 0);
-		else if (*p < 0x20 || *p == 0x7f)
-			assert_int_equal(buf_printf(out, "\\x%02x", *p), 0);
-		else
-			assert_int_equal(buf_putc(out, (char)*p), 0);
-	}
-	assert_int_equal(buf_putc(out, '"'), 0);
-}
 
 /* The shortest %g that reads back as f. */
 static void
@@ -104,7 +88,7 @@ dump(struct buf *out, const struct value *v)
 		return;
 	case VAL_STR:
 		assert_non_null(v->s);
-		put_quoted(out, v->s);
+		tu_put_quoted(out, v->s);
 		return;
 	case VAL_LIST:
 		assert_int_equal(buf_putc(out, '['), 0);
@@ -120,7 +104,7 @@ dump(struct buf *out, const struct value *v)
 		for (i = 0; i < v->n; i++) {
 			if (i > 0)
 				assert_int_equal(buf_puts(out, ", "), 0);
-			put_quoted(out, v->keys[i]);
+			tu_put_quoted(out, v->keys[i]);
 			assert_int_equal(buf_puts(out, ": "), 0);
 			dump(out, v->items[i]);
 		}
@@ -1216,9 +1200,6 @@ test_emit_cap(void **state)
 	value_free(m);
 }
 
-#define NSTRINGS (sizeof(strings) / sizeof(strings[0]))
-#define NPARSES (sizeof(parses) / sizeof(parses[0]))
-
 int
 main(void)
 {
@@ -1239,44 +1220,25 @@ main(void)
 		cmocka_unit_test(test_emit_invalid_utf8),
 		cmocka_unit_test(test_emit_cap),
 	};
-	const size_t nfixed = sizeof(fixed) / sizeof(fixed[0]);
-	struct CMUnitTest *tests;
-	char **names;
-	size_t i, n = nfixed + NSTRINGS + NPARSES;
-	int rc;
+	struct tu_group g = TU_GROUP("yamlio");
+	struct buf b;
+	size_t i;
 
-	if ((tests = calloc(n, sizeof(*tests))) == NULL ||
-	    (names = calloc(NSTRINGS + NPARSES, sizeof(*names))) == NULL)
-		return 1;
-	memcpy(tests, fixed, sizeof(fixed));
-	for (i = 0; i < NSTRINGS; i++) {
-		struct buf b;
-
+	tu_add_tests(&g, fixed, TU_NELEM(fixed));
+	for (i = 0; i < TU_NELEM(strings); i++) {
 		buf_init(&b, 0);
 		if (buf_printf(&b, "string: %s ", strings[i].why) == -1)
 			return 1;
-		put_quoted(&b, strings[i].s);
-		names[i] = buf_steal(&b);
-		tests[nfixed + i].name = names[i];
-		tests[nfixed + i].test_func = test_string;
-		tests[nfixed + i].initial_state = (void *)(uintptr_t)&strings[i];
+		tu_put_quoted(&b, strings[i].s);
+		tu_add(&g, tu_keep(&g, buf_steal(&b)), test_string,
+		    (void *)(uintptr_t)&strings[i]);
 	}
-	for (i = 0; i < NPARSES; i++) {
-		struct buf b;
-
+	for (i = 0; i < TU_NELEM(parses); i++) {
 		buf_init(&b, 0);
 		if (buf_printf(&b, "parse: %s", parses[i].why) == -1)
 			return 1;
-		names[NSTRINGS + i] = buf_steal(&b);
-		tests[nfixed + NSTRINGS + i].name = names[NSTRINGS + i];
-		tests[nfixed + NSTRINGS + i].test_func = test_parse;
-		tests[nfixed + NSTRINGS + i].initial_state =
-		    (void *)(uintptr_t)&parses[i];
+		tu_add(&g, tu_keep(&g, buf_steal(&b)), test_parse,
+		    (void *)(uintptr_t)&parses[i]);
 	}
-	rc = _cmocka_run_group_tests("yamlio", tests, n, NULL, free_oracles);
-	for (i = 0; i < NSTRINGS + NPARSES; i++)
-		free(names[i]);
-	free(names);
-	free(tests);
-	return rc;
+	return tu_run(&g, NULL, free_oracles);
 }

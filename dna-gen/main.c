@@ -5,10 +5,10 @@
 
 #include "app.h"
 #include "tool.h"
+#include "util.h"
 
 #define PROG "dna-gen"
 #define SYNOPSIS "dna-gen [options] --describe [INSTANCE-ID|CERTNAME]"
-#include "util.h"
 
 static void __attribute__((noreturn))
 usage(int code)

@@ -126,13 +126,37 @@ static const struct {
 	{ "launchTime", offsetof(struct instance, launch_time) },
 };
 
+/* Calls add(in, A, B) for each <item> of the child `set` of parent, with
+ * the texts of its elements named a and b. */
+static int
+each_pair(const xmlNode *parent, const char *set, const char *a,
+    const char *b, int (*add)(struct instance *, const char *, const char *),
+    struct instance *in)
+{
+	const xmlNode *n, *s;
+	char *ta, *tb;
+	int rc;
+
+	if ((s = child(parent, set)) == NULL)
+		return 0;
+	for (n = s->children; n != NULL; n = n->next) {
+		if (!is(n, "item"))
+			continue;
+		ta = text(n, a);
+		tb = text(n, b);
+		rc = ta == NULL || tb == NULL ? -1 : add(in, ta, tb);
+		free(ta);
+		free(tb);
+		if (rc == -1)
+			return -1;
+	}
+	return 0;
+}
+
 static int
 parse_item(const xmlNode *item, const char *region, struct instance *in)
 {
-	const xmlNode *n, *set;
-	char *a = NULL, *b = NULL;
 	size_t i;
-	int rc = -1;
 
 	for (i = 0; i < sizeof(item_fields) / sizeof(item_fields[0]); i++)
 		if (set_text((char **)((char *)in + item_fields[i].offset),
@@ -142,35 +166,10 @@ parse_item(const xmlNode *item, const char *region, struct instance *in)
 		return -1;
 	/* Only the instance's own groupSet: reservations and network
 	 * interfaces carry groupSets of their own. */
-	if ((set = child(item, "groupSet")) != NULL)
-		for (n = set->children; n != NULL; n = n->next) {
-			if (!is(n, "item"))
-				continue;
-			if ((a = text(n, "groupId")) == NULL ||
-			    (b = text(n, "groupName")) == NULL ||
-			    instance_add_group(in, a, b) == -1)
-				goto out;
-			free(a);
-			free(b);
-			a = b = NULL;
-		}
-	if ((set = child(item, "tagSet")) != NULL)
-		for (n = set->children; n != NULL; n = n->next) {
-			if (!is(n, "item"))
-				continue;
-			if ((a = text(n, "key")) == NULL ||
-			    (b = text(n, "value")) == NULL ||
-			    instance_add_tag(in, a, b) == -1)
-				goto out;
-			free(a);
-			free(b);
-			a = b = NULL;
-		}
-	rc = 0;
-out:
-	free(a);
-	free(b);
-	return rc;
+	return each_pair(item, "groupSet", "groupId", "groupName",
+	    instance_add_group, in) == -1 ||
+	    each_pair(item, "tagSet", "key", "value", instance_add_tag,
+	    in) == -1 ? -1 : 0;
 }
 
 int

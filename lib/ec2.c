@@ -187,39 +187,22 @@ retryable(long status, const char *code)
 	return 0;
 }
 
-/* Turns a non-200 answer (or a 200 error document) into e. Returns
- * nonzero when the failure is worth retrying. */
+/* Fills e from an AWS error document in r ("EC2: CODE: message") and sets
+ * *again when that code (or the status) is worth retrying. Returns 0, or
+ * -1 when the body is not an error document (e is then left alone). */
 static int
-answer_error(const struct http_response *r, struct err *e)
+error_document(const struct http_response *r, struct err *e, int *again)
 {
 	char *code = NULL, *msg = NULL;
-	int again;
 
 	if (awsxml_error(r->body.data ? r->body.data : "", r->body.len,
-	    &code, &msg) == 0) {
-		err_set(e, ERR_UNAVAILABLE, "EC2: %s: %s", code, msg);
-		again = retryable(r->status, code);
-	} else {
-		err_set(e, ERR_UNAVAILABLE, "EC2: HTTP %ld without an AWS "
-		    "error document", r->status);
-		again = retryable(r->status, NULL);
-	}
+	    &code, &msg) == -1)
+		return -1;
+	err_set(e, ERR_UNAVAILABLE, "EC2: %s: %s", code, msg);
+	*again = retryable(r->status, code);
 	free(code);
 	free(msg);
-	return again;
-}
-
-static int
-is_error_document(const struct http_response *r)
-{
-	char *code = NULL, *msg = NULL;
-	int rc;
-
-	rc = awsxml_error(r->body.data ? r->body.data : "", r->body.len, &code,
-	    &msg) == 0;
-	free(code);
-	free(msg);
-	return rc;
+	return 0;
 }
 
 struct page_ctx {
@@ -267,20 +250,23 @@ fetch_page(struct ec2 *c, const struct buf *body, struct page_ctx *pc,
 				    retry_now_ms() - t0);
 				goto out;
 			}
-			/* An error document inside a 200 is still an error. */
-			if (rc == ERR_UNAVAILABLE && is_error_document(&r))
-				(void)answer_error(&r, e);
+			/* An error document inside a 200 is still an error;
+			 * anything else keeps the parser's message. */
+			if (rc == ERR_UNAVAILABLE)
+				(void)error_document(&r, e, &again);
 			goto out;
 		}
 		if (st == HTTP_OK) {
-			again = answer_error(&r, e);
+			if (error_document(&r, e, &again) == -1) {
+				err_set(e, ERR_UNAVAILABLE, "EC2: HTTP %ld without "
+				    "an AWS error document", r.status);
+				again = retryable(r.status, NULL);
+			}
 			trace(c, "DescribeInstances %s: HTTP %ld: %s", c->region,
 			    r.status, e->msg);
 		} else {
 			again = st == HTTP_TRANSIENT;
 			trace(c, "DescribeInstances %s: %s", c->region, e->msg);
-			if (!again)
-				goto fail;
 		}
 		if (!again)
 			goto fail;

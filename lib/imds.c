@@ -71,7 +71,8 @@ exchange(struct imds *m, const char *method, const char *path,
 			break;
 		if (st == HTTP_OK)
 			err_set(e, ERR_UNAVAILABLE, "HTTP %ld", r->status);
-		retry_sleep_ms(100);
+		if (i + 1 < IMDS_ATTEMPTS)
+			retry_sleep_ms(100);
 	}
 	buf_free(&url);
 	if (st != HTTP_OK || r->status >= 500)

@@ -44,6 +44,22 @@ print_explain(const struct classify_result *r)
 		tool_log(NULL, r->explain->items[i]->s);
 }
 
+/* peers: {enc: true}: the environment's peers as parameter ec2_peers. */
+static int
+add_peers(struct app *a, const struct classify_result *r,
+    const struct instance *in, struct value *doc, struct err *e)
+{
+	struct value *peers;
+	int rc;
+
+	if ((rc = app_peers(a, r->environment->s, in, &peers, e)) != 0)
+		return rc;
+	if (value_map_set(value_map_get(doc, "parameters"), "ec2_peers",
+	    peers) == -1)
+		return err_set(e, ERR_FAIL, "out of memory");
+	return 0;
+}
+
 /* Classifies certname into out (YAML). */
 static int
 classify(struct app *a, const char *certname, int explain, struct buf *out,
@@ -61,6 +77,8 @@ classify(struct app *a, const char *certname, int explain, struct buf *out,
 		rc = classify_instance(a->cfg, in, &r, e);
 	if (rc == 0)
 		rc = classify_enc_document(a->cfg, &r, in, &doc, e);
+	if (rc == 0 && a->cfg->peers_enc)
+		rc = add_peers(a, &r, in, doc, e);
 	if (rc == 0)
 		rc = yamlio_emit(doc, out, e);
 	if (rc == 0 && explain) {

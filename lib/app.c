@@ -8,6 +8,7 @@
 #include "app.h"
 #include "jsonio.h"
 #include "lookup.h"
+#include "peers.h"
 #include "util.h"
 
 int
@@ -184,5 +185,58 @@ app_describe(struct app *a, const char *what, struct buf *out, struct err *e)
 		return rc;
 	rc = jsonio_instance(in, out, e);
 	instance_free(in);
+	return rc;
+}
+
+int
+app_self(struct app *a, char **id, struct err *e)
+{
+	char *region = NULL;
+	int rc;
+
+	*id = NULL;
+	if (a->imds == NULL)
+		return err_set(e, ERR_USAGE, "no instance id given and the "
+		    "metadata service is disabled (AWS_EC2_METADATA_DISABLED)");
+	if ((rc = imds_get(a->imds, "meta-data/instance-id", id, e)) != 0)
+		return err_prefix(e, "no instance id given");
+	util_trim(*id);
+	if (a->o.region != NULL || a->ec2 != NULL)
+		return 0;
+	/* the instance is in its own region, whatever else is configured */
+	if ((rc = imds_get(a->imds, "meta-data/placement/region", &region,
+	    e)) != 0) {
+		free(*id);
+		*id = NULL;
+		return err_prefix(e, "asking the metadata service for the region");
+	}
+	rc = settings_set_region(&a->s, util_trim(region),
+	    "the metadata service", e);
+	free(region);
+	if (rc != 0) {
+		free(*id);
+		*id = NULL;
+	}
+	return rc;
+}
+
+int
+app_peers(struct app *a, const char *env, const struct instance *self,
+    struct value **out, struct err *e)
+{
+	struct peers *p;
+	struct ec2 *c;
+	int rc;
+
+	*out = NULL;
+	if ((p = peers_new(a->cfg, env, self ? self->id : NULL)) == NULL)
+		return err_set(e, ERR_FAIL, "out of memory");
+	if (self != NULL && peers_add(p, self) == -1)
+		rc = err_set(e, ERR_FAIL, "out of memory");
+	else if ((rc = app_ec2(a, &c, e)) == 0 &&
+	    (rc = peers_collect(p, c, e)) == 0 &&
+	    (*out = peers_value(p)) == NULL)
+		rc = err_set(e, ERR_FAIL, "out of memory");
+	peers_free(p);
 	return rc;
 }

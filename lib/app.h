@@ -8,7 +8,9 @@
 #include "err.h"
 #include "http.h"
 #include "imds.h"
+#include "instance.h"
 #include "settings.h"
+#include "value.h"
 
 /* Long-option codes of the options both programs take. */
 enum {
@@ -85,5 +87,14 @@ int app_find(struct app *a, const char *certname, struct instance **out,
  * JSON, as the client parsed it. */
 int app_describe(struct app *a, const char *what, struct buf *out,
     struct err *e);
+
+/* On an instance: its id from the metadata service (*id is new), and
+ * its region from there too unless --region was given. */
+int app_self(struct app *a, char **id, struct err *e);
+
+/* The peers hash (see peers.h) of environment env, with self (may be
+ * NULL) among them whatever its state. *out is new. Needs a config. */
+int app_peers(struct app *a, const char *env, const struct instance *self,
+    struct value **out, struct err *e);
 
 #endif

@@ -280,6 +280,91 @@ fail:
 	return rc;
 }
 
+const struct config_group *
+classify_find_group(const struct config *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->ngroups; i++)
+		if (strcmp(c->groups[i].name, name) == 0)
+			return &c->groups[i];
+	return NULL;
+}
+
+int
+classify_group(const struct config *c, const char *name,
+    struct classify_result *r, struct err *e)
+{
+	const struct config_group *g;
+	struct value *post;
+	int rc;
+
+	if ((rc = init(r, e)) != 0)
+		return rc;
+	if ((g = classify_find_group(c, name)) == NULL)
+		return err_set(e, ERR_USAGE, "%s: no group '%s'", c->path, name);
+	if ((post = value_list()) == NULL)
+		return NOMEM(e);
+	if ((c->base != NULL && (rc = apply(r, "__base__", c->base,
+	    "every instance", post, e)) != 0) ||
+	    (rc = apply(r, g->name, g->body, "the role's group", post, e)) != 0) {
+		value_free(post);
+		return rc;
+	}
+	return finish(r, post, e);
+}
+
+int
+classify_roles(const struct config *c, const struct instance *in,
+    struct value *roles)
+{
+	return split_roles(instance_tag(in, c->tag_roles), roles);
+}
+
+const char *
+classify_environment(const struct config *c, const struct instance *in)
+{
+	const struct value *v;
+	struct value *roles;
+	const char *env, *gtag;
+	size_t i;
+
+	if ((env = instance_tag(in, c->tag_environment)) != NULL)
+		return config_valid_environment(env) ? env : NULL;
+	if ((roles = value_list()) == NULL || classify_roles(c, in, roles) == -1) {
+		value_free(roles);
+		return NULL;
+	}
+	gtag = instance_tag(in, c->tag_group);
+	for (i = c->ngroups; env == NULL && i-- > 0; )
+		if (c->groups[i].body != NULL &&
+		    (v = value_map_get(c->groups[i].body, "environment")) != NULL &&
+		    applies(c->groups[i].name, in, roles, gtag) != NULL)
+			env = v->s;
+	value_free(roles);
+	if (env == NULL && c->base != NULL &&
+	    (v = value_map_get(c->base, "environment")) != NULL)
+		env = v->s;
+	return env != NULL ? env : "production";
+}
+
+int
+classify_env_untagged(const struct config *c, const char *env)
+{
+	const struct value *v;
+	size_t i;
+
+	for (i = 0; i < c->ngroups; i++)
+		if (c->groups[i].body != NULL &&
+		    (v = value_map_get(c->groups[i].body, "environment")) != NULL &&
+		    strcmp(v->s, env) == 0)
+			return 1;
+	if (c->base != NULL &&
+	    (v = value_map_get(c->base, "environment")) != NULL)
+		return strcmp(v->s, env) == 0;
+	return strcmp(env, "production") == 0;
+}
+
 int
 classify_unknown(const struct config *c, struct classify_result *r,
     struct err *e)

@@ -34,6 +34,31 @@ int classify_instance(const struct config *c, const struct instance *in,
 int classify_unknown(const struct config *c, struct classify_result *r,
     struct err *e);
 
+/* The group named name (not __base__), or NULL. */
+const struct config_group *classify_find_group(const struct config *c,
+    const char *name);
+
+/* What an instance in group name alone gets: __base__, then the group,
+ * by the same merge rules (a Chef role's content). ERR_USAGE when the
+ * config has no such group. */
+int classify_group(const struct config *c, const char *name,
+    struct classify_result *r, struct err *e);
+
+/* Appends the roles tag of in, split on ',', trimmed, without empties or
+ * repeats, to the list roles. Returns 0 or -1 (out of memory). */
+int classify_roles(const struct config *c, const struct instance *in,
+    struct value *roles);
+
+/* The environment classify_instance gives in, computed alone (for
+ * peers): borrowed from in or c, or NULL when in's environment tag is
+ * not a valid name (or memory ran out). */
+const char *classify_environment(const struct config *c,
+    const struct instance *in);
+
+/* Nonzero when an instance without the environment tag can land in env
+ * (through a group's environment, __base__'s, or the default). */
+int classify_env_untagged(const struct config *c, const char *env);
+
 void classify_result_cleanup(struct classify_result *r);
 
 /* The Puppet ENC document: {classes, parameters, environment}, where

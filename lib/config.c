@@ -56,7 +56,7 @@ config_valid_run_list_item(const char *s)
 int
 config_valid_role_name(const char *s)
 {
-	return util_match("^[A-Za-z0-9_-]+$", s);
+	return strlen(s) <= CONFIG_NAME_MAX && util_match("^[A-Za-z0-9_-]+$", s);
 }
 
 struct check {
@@ -293,6 +293,14 @@ check_run_list(struct check *k, const struct value *v, const char *what)
 	return 0;
 }
 
+/* A top-level dna.json key dna-gen writes itself. */
+static int
+dna_key(const struct config *c, const char *key)
+{
+	return strcmp(key, "run_list") == 0 || strcmp(key, "ec2") == 0 ||
+	    (c->peers_attribute != NULL && strcmp(key, c->peers_attribute) == 0);
+}
+
 /* A group body, or the unknown section. */
 static int
 check_group(struct check *k, const char *name, const struct value *g)
@@ -365,9 +373,16 @@ check_group(struct check *k, const char *name, const struct value *g)
 	if ((v = value_map_get(g, "post_run_list")) != NULL &&
 	    (rc = check_run_list(k, v, "post_run_list")) != 0)
 		return rc;
-	if ((v = value_map_get(g, "default_attributes")) != NULL &&
-	    (rc = want(k, v, VAL_MAP, "default_attributes")) != 0)
-		return rc;
+	if ((v = value_map_get(g, "default_attributes")) != NULL) {
+		if ((rc = want(k, v, VAL_MAP, "default_attributes")) != 0)
+			return rc;
+		for (i = 0; i < v->n; i++)
+			if (dna_key(k->c, v->keys[i]))
+				return bad_key(k, v, i, "attribute '%s' would "
+				    "collide with dna-gen's own '%s' (run_list, "
+				    "ec2 and peers_attribute are taken)",
+				    v->keys[i], v->keys[i]);
+	}
 	return 0;
 }
 
@@ -427,6 +442,12 @@ check_root(struct check *k)
 	if ((rc = get_str(k, root, "peers_attribute", "config",
 	    &c->peers_attribute)) != 0)
 		return rc;
+	if (c->peers_attribute != NULL &&
+	    (strcmp(c->peers_attribute, "run_list") == 0 ||
+	    strcmp(c->peers_attribute, "ec2") == 0))
+		return bad(k, value_map_get(root, "peers_attribute"),
+		    "peers_attribute cannot be '%s': dna-gen writes that "
+		    "key itself", c->peers_attribute);
 	if ((v = value_map_get(root, "groups")) == NULL)
 		return bad(k, root, "missing 'groups'");
 	if ((rc = want(k, v, VAL_MAP, "groups")) != 0)
@@ -435,9 +456,9 @@ check_root(struct check *k)
 		return err_set(k->e, ERR_FAIL, "out of memory");
 	for (i = 0; i < v->n; i++) {
 		if (!config_valid_role_name(v->keys[i]))
-			return bad_key(k, v, i, "group name '%s' cannot be a "
-			    "Chef role name (letters, digits, '_', '-')",
-			    v->keys[i]);
+			return bad_key(k, v, i, "group name '%.64s' cannot be a "
+			    "Chef role name (letters, digits, '_', '-'; at most "
+			    "%d)", v->keys[i], CONFIG_NAME_MAX);
 		if ((rc = check_group(k, v->keys[i], v->items[i])) != 0)
 			return rc;
 		if (strcmp(v->keys[i], "__base__") == 0) {

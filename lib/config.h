@@ -11,6 +11,7 @@
 
 #define CONFIG_DEFAULT_PATH "/etc/ec2-classify/config.yaml"
 #define CONFIG_MAX_FILE (4 * 1024 * 1024)
+#define CONFIG_NAME_MAX 255	/* longest group (Chef role) name */
 
 struct config_group {
 	const char *name;

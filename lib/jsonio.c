@@ -1,10 +1,12 @@
 /* jsonio: JSON documents read and written with jansson. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
 #include "jsonio.h"
+#include "util.h"
 
 int
 jsonio_get_strings(const char *text, size_t len, const char *const *keys,
@@ -173,5 +175,104 @@ nomem:
 out:
 	instance_free(in);
 	json_decref(root);
+	return rc;
+}
+
+/* A JSON string from s; invalid UTF-8 is repaired (U+FFFD), never passed. */
+static json_t *
+string(const char *s)
+{
+	json_t *j;
+	char *fixed;
+
+	if ((j = json_string(s)) != NULL || (fixed = util_utf8_repair(s)) == NULL)
+		return j;
+	j = json_string(fixed);
+	free(fixed);
+	return j;
+}
+
+static int
+object_set(json_t *o, const char *key, json_t *v)
+{
+	char *fixed;
+	int rc;
+
+	if (v == NULL)
+		return -1;
+	if (util_utf8_valid(key, strlen(key)))
+		return json_object_set_new(o, key, v);
+	if ((fixed = util_utf8_repair(key)) == NULL) {
+		json_decref(v);
+		return -1;
+	}
+	rc = json_object_set_new(o, fixed, v);
+	free(fixed);
+	return rc;
+}
+
+static json_t *
+to_json(const struct value *v, struct err *e)
+{
+	json_t *j;
+	size_t i;
+
+	switch (v->type) {
+	case VAL_NULL:
+		return json_null();
+	case VAL_BOOL:
+		return json_boolean(v->b);
+	case VAL_INT:
+		return json_integer(v->i);
+	case VAL_FLOAT:
+		if (!isfinite(v->f)) {
+			err_set(e, ERR_USAGE, "%g has no JSON form%s", v->f,
+			    v->line > 0 ? " (in the config)" : "");
+			return NULL;
+		}
+		return json_real(v->f);
+	case VAL_STR:
+		return string(v->s);
+	case VAL_LIST:
+		if ((j = json_array()) == NULL)
+			return NULL;
+		for (i = 0; i < v->n; i++) {
+			json_t *item = to_json(v->items[i], e);
+			if (item == NULL || json_array_append_new(j, item) == -1) {
+				json_decref(j);
+				return NULL;
+			}
+		}
+		return j;
+	case VAL_MAP:
+		if ((j = json_object()) == NULL)
+			return NULL;
+		for (i = 0; i < v->n; i++)
+			if (object_set(j, v->keys[i], to_json(v->items[i], e)) ==
+			    -1) {
+				json_decref(j);
+				return NULL;
+			}
+		return j;
+	}
+	return NULL;
+}
+
+int
+jsonio_emit(const struct value *v, struct buf *out, struct err *e)
+{
+	json_t *j;
+	char *text = NULL;
+	int rc = 0;
+
+	e->code = ERR_OK;
+	if ((j = to_json(v, e)) == NULL)
+		return e->code != ERR_OK ? (int)e->code :
+		    err_set(e, ERR_FAIL, "out of memory");
+	if ((text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) ==
+	    NULL || buf_puts(out, text) == -1 || buf_putc(out, '\n') == -1)
+		rc = err_set(e, ERR_FAIL, "out of memory");
+	free(text);
+	json_decref(j);
 	return rc;
 }

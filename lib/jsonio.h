@@ -7,6 +7,7 @@
 #include "buf.h"
 #include "err.h"
 #include "instance.h"
+#include "value.h"
 
 /* Parses a JSON object and copies the string members named in keys[0..n)
  * into vals (malloc'd; NULL when absent or not a string). Returns 0, or
@@ -23,5 +24,10 @@ int jsonio_instance(const struct instance *in, struct buf *out,
  * ERR_USAGE with e filled. */
 int jsonio_instance_parse(const char *text, size_t len, struct instance **out,
     struct err *e);
+
+/* Appends v as one pretty-printed JSON document (2-space indent, map
+ * order kept) and a newline. Strings that are not valid UTF-8 are
+ * repaired with U+FFFD. A NaN or infinite float is ERR_USAGE. */
+int jsonio_emit(const struct value *v, struct buf *out, struct err *e);
 
 #endif

@@ -1,8 +1,10 @@
 /* tool: stderr diagnostics and the single stdout write. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "outfile.h"
 #include "tool.h"
 
 static const char *progname = "ec2-classify";
@@ -11,6 +13,9 @@ void
 tool_init(const char *prog)
 {
 	progname = prog;
+	/* a write past RLIMIT_FSIZE fails with EFBIG and is reported, instead
+	 * of killing the process halfway through a file */
+	signal(SIGXFSZ, SIG_IGN);
 }
 
 void
@@ -39,5 +44,18 @@ tool_emit(const struct buf *out)
 		    strerror(errno));
 		return ERR_FAIL;
 	}
+	return 0;
+}
+
+int
+tool_emit_to(const struct buf *out, const char *path)
+{
+	struct err e = { 0 };
+
+	if (path == NULL)
+		return tool_emit(out);
+	if (outfile_write(path, out->data ? out->data : "", out->len,
+	    TOOL_FILE_MODE, &e) != 0)
+		return tool_fail(&e);
 	return 0;
 }

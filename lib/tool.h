@@ -6,7 +6,8 @@
 #include "buf.h"
 #include "err.h"
 
-/* Sets the program name used as the prefix of every stderr line. */
+/* Sets the program name used as the prefix of every stderr line, and
+ * ignores SIGXFSZ. */
 void tool_init(const char *prog);
 
 /* ec2_log_fn for -v: "prog: line" on stderr. */
@@ -18,5 +19,10 @@ int tool_fail(const struct err *e);
 /* Writes the finished document to stdout in one go; returns 0, or
  * ERR_FAIL (after saying why) when stdout cannot take it. */
 int tool_emit(const struct buf *out);
+
+/* tool_emit, or with path set, an atomic replacement of that file (mode
+ * TOOL_FILE_MODE; see outfile_write). */
+#define TOOL_FILE_MODE 0644
+int tool_emit_to(const struct buf *out, const char *path);
 
 #endif

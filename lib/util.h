@@ -17,6 +17,9 @@ char *util_trim(char *s);
 void util_hex(const unsigned char *in, size_t n, char *out);
 /* Nonzero when s is a valid UTF-8 string (no overlongs, no surrogates). */
 int util_utf8_valid(const char *s, size_t n);
+/* A copy of s with every byte that does not start a valid UTF-8 sequence
+ * replaced by U+FFFD, or NULL when out of memory. */
+char *util_utf8_repair(const char *s);
 
 /* Nonzero when s matches the POSIX extended regex `pattern`, which must
  * be a string literal (compiled once and kept for the process; at most

@@ -54,6 +54,10 @@ def main():
             imds_env.pop(k)
         rcs.append(show("on an instance: who am I (IMDSv2), with its role's credentials",
                         [dna, "--describe"], imds_env))
+        rcs.append(show("on an instance: its chef-solo dna.json (run_list, attributes, "
+                        "ec2 facts, peers by role)", [dna, "--config", config], imds_env))
+        rcs.append(show("the Chef role of group webapps (__base__ merged in)",
+                        [dna, "--config", config, "--role", "webapps"], env))
         expect_fail = show("a terminated instance is not part of the fleet",
                            [enc, "--describe", "old01"], env)
         stats = fake.control("stats")

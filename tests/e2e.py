@@ -22,6 +22,21 @@ order). Keys:
   no_stderr  substrings that must not appear on stderr
   stats    {counter: value} expected from /__control/stats after the run
   max_seconds  upper bound for the run (default 30); guards against hangs
+  kill_after   send SIGKILL this many seconds into the run (then "exit": -9)
+  rlimit_fsize  RLIMIT_FSIZE in bytes for the run (a write past it fails)
+  files_after  {PATH: text | null (must not exist) | {"same_as": FILE under
+           expected/}} checked after the run; PATH is under the temporary
+           directory
+  modes_after  {PATH: "0644"} permission bits checked after the run
+  dir_after    {DIR: [names]}: the exact listing of DIR afterwards (so no
+           temporary file is left behind)
+  peers_oracle {"region", "env_tag", "roles_tag", "group_env": {SG: ENV},
+           "default_env", "attribute"}: the peers in dna-gen's output must be
+           exactly what this independent reading of the fleet file gives
+
+Every JSON document dna-gen prints or writes is parsed with python's json
+and checked against chef-solo's rules (check_chef): run-list syntax, no
+repeats, peers sorted by name then id with exactly five keys each.
 
 Placeholders in cmd, env and files: {endpoint} (the fake's URL), {tmp}
 (the case's temporary directory), {fixtures}.
@@ -32,6 +47,7 @@ binaries print, for a human to review with git diff.
 
 import argparse
 import glob
+import resource
 import json
 import os
 import re
@@ -112,6 +128,154 @@ def expand(value, subst):
     return value
 
 
+RUN_LIST_ITEM = re.compile(
+    r"(recipe\[[A-Za-z0-9_.-]+(::[A-Za-z0-9_.-]+)?(@[0-9]+\.[0-9]+(\.[0-9]+)?)?\]"
+    r"|role\[[A-Za-z0-9_-]+\])")
+PEER_KEYS = ["instance_id", "name", "private_ip", "private_dns", "availability_zone"]
+
+
+def run_list_key(item):
+    """recipe[x] and recipe[x::default] are the same run-list item."""
+    return item[:-len("::default]")] + "]" if item.endswith("::default]") else item
+
+
+def check_chef(doc, where, peers_attribute=None):
+    """Chef-solo's rules for a dna, role or autoscaling dna document."""
+    fails = []
+    if not isinstance(doc, dict):
+        return ["%s: not a JSON object" % where]
+    run_list = doc.get("run_list")
+    if run_list is not None:
+        if not isinstance(run_list, list):
+            fails.append("%s: run_list is not a list" % where)
+            run_list = []
+        for item in run_list:
+            if not isinstance(item, str) or not RUN_LIST_ITEM.fullmatch(item):
+                fails.append("%s: run-list item %r is not Chef syntax" % (where, item))
+        keys = [run_list_key(i) for i in run_list if isinstance(i, str)]
+        if len(set(keys)) != len(keys):
+            fails.append("%s: run_list repeats an item: %r" % (where, run_list))
+    if doc.get("chef_type") == "role":
+        want = ["name", "description", "json_class", "chef_type", "default_attributes",
+                "override_attributes", "run_list", "env_run_lists"]
+        if sorted(doc) != sorted(want) or doc["json_class"] != "Chef::Role" or \
+                not re.fullmatch(r"role-[A-Za-z0-9_-]+", doc["name"]):
+            fails.append("%s: not a Chef role: %r" % (where, sorted(doc)))
+    ec2 = doc.get("ec2")
+    peers = doc.get(peers_attribute) if peers_attribute else \
+        ec2.get("peers") if isinstance(ec2, dict) else None
+    for role, members in (peers or {}).items():
+        order = [(m.get("name"), m.get("instance_id")) for m in members]
+        if order != sorted(order):
+            fails.append("%s: peers %s not sorted by name, id: %r" % (where, role, order))
+        for m in members:
+            if list(m) != PEER_KEYS:
+                fails.append("%s: peer keys %r, want %r" % (where, list(m), PEER_KEYS))
+    return fails
+
+
+def oracle_peers(fleet_path, node_id, spec):
+    """The peers a node should get, read from the fleet file directly."""
+    with open(fleet_path) as f:
+        fleet = json.load(f)
+    instances = fleet["regions"][spec["region"]]
+
+    def tags(i):
+        return dict(i.get("tags", []))
+
+    def env_of(i):
+        t = tags(i)
+        if spec["env_tag"] in t:
+            value = t[spec["env_tag"]]
+            return value if re.fullmatch(r"[a-z0-9_]+", value) else None
+        for _, name in reversed(i.get("groups", [])):
+            if name in spec.get("group_env", {}):
+                return spec["group_env"][name]
+        return spec["default_env"]
+
+    node = next(i for i in instances if i["id"] == node_id)
+    env = env_of(node)
+    peers = {}
+    for i in instances:
+        if (i.get("state", "running") != "running" and i["id"] != node_id) or \
+                env_of(i) != env:
+            continue
+        roles = []
+        for r in tags(i).get(spec["roles_tag"], "").split(","):
+            if r.strip() and r.strip() not in roles:
+                roles.append(r.strip())
+        name = tags(i).get("Name") or i["id"]
+        ip = i["private_ip"]  # us-east-1 names: ip-A-B-C-D.ec2.internal
+        for r in roles:
+            peers.setdefault(r, []).append({
+                "instance_id": i["id"], "name": name, "private_ip": ip,
+                "private_dns": "ip-%s.ec2.internal" % ip.replace(".", "-"),
+                "availability_zone": i["az"]})
+    return {r: sorted(m, key=lambda p: (p["name"], p["instance_id"]))
+            for r, m in sorted(peers.items())}
+
+
+def run(argv, env, limit, case):
+    """Runs argv; returns (returncode, stdout, stderr) or None on timeout."""
+    fsize = case.get("rlimit_fsize")
+
+    def limits():
+        if fsize is not None:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+
+    p = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, preexec_fn=limits)
+    try:
+        if "kill_after" in case:
+            try:
+                p.wait(timeout=case["kill_after"])
+            except subprocess.TimeoutExpired:
+                p.kill()
+        out, err = p.communicate(timeout=limit)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.communicate()
+        return None
+    return p.returncode, out, err
+
+
+def check_files(case, tmp, subst):
+    fails = []
+    for rel, want in case.get("files_after", {}).items():
+        path = os.path.join(tmp, expand(rel, subst))
+        if want is None:
+            if os.path.lexists(path):
+                fails.append("%s exists, want it absent" % rel)
+            continue
+        is_doc = isinstance(want, dict)
+        if is_doc:
+            with open(os.path.join(EXPECTED, want["same_as"])) as f:
+                want = f.read()
+        try:
+            with open(path) as f:
+                got = f.read()
+        except OSError as e:
+            fails.append("%s: %s" % (rel, e))
+            continue
+        if got != want:
+            fails.append("%s holds %r, want %r" % (rel, got[:300], want[:300]))
+        if is_doc:
+            try:
+                fails += check_chef(json.loads(got), rel)
+            except ValueError as e:
+                fails.append("%s: invalid JSON: %s" % (rel, e))
+    for rel, mode in case.get("modes_after", {}).items():
+        path = os.path.join(tmp, rel)
+        got = "%04o" % (os.stat(path).st_mode & 0o7777) if os.path.exists(path) else None
+        if got != mode:
+            fails.append("%s has mode %s, want %s" % (rel, got, mode))
+    for rel, names in case.get("dir_after", {}).items():
+        got = sorted(os.listdir(os.path.join(tmp, rel)))
+        if got != sorted(names):
+            fails.append("%s/ holds %r, want %r" % (rel, got, sorted(names)))
+    return fails
+
+
 def run_case(path, build, fakes, workdir, regenerate):
     """Runs one case; returns a list of failure messages (empty: passed)."""
     name = os.path.splitext(os.path.basename(path))[0]
@@ -143,26 +307,26 @@ def run_case(path, build, fakes, workdir, regenerate):
     argv[0] = os.path.join(build, argv[0])
     limit = case.get("max_seconds", 30)
     t0 = time.time()
-    try:
-        p = subprocess.run(argv, env=env, capture_output=True, timeout=limit)
-    except subprocess.TimeoutExpired:
+    result = run(argv, env, limit, case)
+    if result is None:
         return ["did not finish within %s s" % limit]
     elapsed = time.time() - t0
-    out, err = p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+    returncode, out, err = result
+    out, err = out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
     fails = []
     want_exit = case["exit"]
-    if p.returncode != want_exit:
-        fails.append("exit %d, want %d" % (p.returncode, want_exit))
+    if returncode != want_exit:
+        fails.append("exit %d, want %d" % (returncode, want_exit))
     if "stderr" in case and not re.fullmatch(case["stderr"], err, re.DOTALL):
         fails.append("stderr %r does not match %r" % (err, case["stderr"]))
-    if want_exit != 0:
+    if want_exit > 0:
         if out:
             fails.append("stdout not empty on failure: %r" % out[:200])
         if err.count("\n") != 1 or not err.endswith("\n"):
             fails.append("stderr is not one line: %r" % err)
     if "stdout" in case:
         exp_path = os.path.join(EXPECTED, case["stdout"])
-        if regenerate and p.returncode == want_exit:
+        if regenerate and returncode == want_exit:
             with open(exp_path, "w") as f:
                 f.write(out)
         with open(exp_path) as f:
@@ -176,6 +340,23 @@ def run_case(path, build, fakes, workdir, regenerate):
             got = "invalid JSON: %s" % e
         if got != case["stdout_json"]:
             fails.append("stdout JSON %r, want %r" % (got, case["stdout_json"]))
+    if case["cmd"][0] == "dna-gen" and returncode == 0 and out:
+        try:
+            doc = json.loads(out)
+        except ValueError as e:
+            fails.append("stdout is not valid JSON: %s" % e)
+        else:
+            oracle = case.get("peers_oracle")
+            fails += check_chef(doc, "stdout", oracle and oracle.get("attribute"))
+            if oracle:
+                fleet_path = os.path.join(FIXTURES, "fleets", fleet + ".json")
+                want = oracle_peers(fleet_path, oracle["node"], oracle)
+                where = doc.get(oracle["attribute"]) if oracle.get("attribute") \
+                    else doc.get("ec2", {}).get("peers")
+                if where != want:
+                    fails.append("peers %s, want (oracle) %s" % (
+                        json.dumps(where), json.dumps(want)))
+    fails += check_files(case, tmp, subst)
     for s in case.get("no_stderr", []):
         if s in err:
             fails.append("stderr contains %r" % s)

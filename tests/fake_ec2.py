@@ -68,6 +68,8 @@ Control API:
           truncate       normal answer cut to half its Content-Length, then close
           huge           normal answer padded with whitespace to `size` bytes
           short_page     DescribeInstances returns half a page, with a NextToken
+          bad_utf8       normal answer with a byte 0xff (never valid UTF-8) at
+                         the start of the first tag value
         IMDS kinds: hang, error500, and v1_only (the token PUT answers 405
         and GETs need no token).
     POST /__control/config  {"page_size": N|null, "namespace": URI|null}
@@ -129,7 +131,7 @@ EC2_REPLACING_FAULTS = {
     "unauthorized", "html", "garbage200", "error_in_200", "expired_token",
     "reset",
 }
-EC2_FAULTS = EC2_REPLACING_FAULTS | {"hang", "truncate", "huge", "short_page"}
+EC2_FAULTS = EC2_REPLACING_FAULTS | {"hang", "truncate", "huge", "short_page", "bad_utf8"}
 IMDS_FAULTS = {"hang", "v1_only", "error500"}
 DEFAULT_HANG_SECONDS = 30.0
 DEFAULT_HUGE_SIZE = 20 * 1024 * 1024
@@ -1212,6 +1214,8 @@ class Handler(BaseHTTPRequestHandler):
     def _send_ec2_body(self, status, payload, request_id, fault):
         headers = [("x-amzn-RequestId", request_id)]
         content_type = "text/xml;charset=UTF-8"
+        if fault and fault.kind == "bad_utf8":
+            payload = payload.replace(b"<value>", b"<value>\xff", 1)
         if fault and fault.kind == "truncate":
             # Promise the whole body, send half, then drop the connection.
             self._send_head(status, len(payload), content_type, headers)

@@ -651,6 +651,14 @@ class BasicFleetTests(unittest.TestCase):
                          (200, size, size))
         self.assertEqual(len(ids(body)), 8)
 
+    def test_bad_utf8_fault(self):
+        self.server.control("fault", {"kind": "bad_utf8"})
+        status, body, _ = self.server.ec2(DESCRIBE)
+        self.assertEqual(status, 200)
+        self.assertIn(b"<value>\xff", body)
+        with self.assertRaises(UnicodeDecodeError):
+            body.decode("utf-8")
+
     def test_fault_validation(self):
         for spec in ({"kind": "nope"}, {"kind": "v1_only"}, {"kind": "reset", "target": "imds"},
                      {"kind": "throttle", "count": 0}, {"kind": "throttle", "cout": 2}):

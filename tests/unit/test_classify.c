@@ -249,6 +249,11 @@ test_case(void **state)
 	}
 	if (tu_exists(error_path))
 		fail_msg("%s: classified, but expected.error says it fails", dir);
+	/* peers compute the environment alone: it must agree */
+	if (in != NULL && (classify_environment(c, in) == NULL ||
+	    strcmp(classify_environment(c, in), r.environment->s) != 0))
+		fail_msg("%s: classify_environment says %s, classify_instance %s",
+		    dir, classify_environment(c, in), r.environment->s);
 	buf_init(&out, 0);
 	if ((rc = yamlio_emit(doc, &out, &e)) != 0)
 		fail_msg("%s: yamlio_emit: %s", dir, e.msg);

@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "app.h"
 #include "chef.h"
@@ -11,7 +12,8 @@
 
 #define PROG "dna-gen"
 #define SYNOPSIS "dna-gen [options] [-o FILE] [INSTANCE-ID|CERTNAME] | " \
-	"--role GROUP | --roles-dir DIR | --group GROUP | --describe [ID]"
+	"--role GROUP | --roles-dir DIR | --group GROUP | --describe [ID] | " \
+	"--refresh"
 
 enum { OPT_ROLE = 300, OPT_ROLES_DIR, OPT_GROUP };
 
@@ -27,6 +29,7 @@ usage(int code)
 	    "       dna-gen [options] [-o FILE] --role GROUP | --group GROUP\n"
 	    "       dna-gen [options] --roles-dir DIR\n"
 	    "       dna-gen [options] [-o FILE] --describe [INSTANCE-ID|CERTNAME]\n"
+	    "       dna-gen [options] --refresh\n"
 	    "Prints the chef-solo attributes (run_list, default attributes, ec2\n"
 	    "facts, tags, roles, environment, peers) of the EC2 instance; with\n"
 	    "no id, of the instance it runs on (asked from the metadata service).\n"
@@ -140,9 +143,12 @@ main(int argc, char **argv)
 	struct buf out;
 	const char *output = NULL, *role = NULL, *rdir = NULL, *group = NULL;
 	char *id = NULL;
-	int ch, rc, describe = 0, modes;
+	struct app_refresh_stats st;
+	int ch, rc, describe = 0, refresh = 0, modes;
 
 	tool_init(PROG);
+	o.warn = tool_log;
+	o.progress = isatty(STDERR_FILENO) ? tool_log : NULL;
 	while ((ch = getopt_long(argc, argv, "c:o:vhV", longopts, NULL)) !=
 	    -1) {
 		if ((rc = app_option(&o, ch, optarg, &e)) == -1)
@@ -165,6 +171,9 @@ main(int argc, char **argv)
 		case OPT_GROUP:
 			group = optarg;
 			break;
+		case APP_OPT_REFRESH:
+			refresh = 1;
+			break;
 		case 'v':
 			o.log = tool_log;
 			break;
@@ -179,14 +188,17 @@ main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	modes = describe + (role != NULL) + (rdir != NULL) + (group != NULL);
+	modes = describe + (role != NULL) + (rdir != NULL) + (group != NULL) +
+	    refresh;
 	if (argc > 1 || modes > 1 || (argc == 1 && modes > describe) ||
-	    (rdir != NULL && output != NULL))
+	    ((rdir != NULL || refresh) && output != NULL))
 		usage(ERR_USAGE);
 
 	buf_init(&out, 0);
 	if ((rc = app_init(&a, &o, !describe, getenv, &e)) == 0) {
-		if (describe && argc == 1)
+		if (refresh)
+			rc = app_refresh(&a, &st, &e);
+		else if (describe && argc == 1)
 			rc = app_describe(&a, argv[0], &out, &e);
 		else if (describe) {
 			if ((rc = app_self(&a, &id, &e)) == 0)
@@ -203,7 +215,7 @@ main(int argc, char **argv)
 	app_cleanup(&a);
 	if (rc != 0)
 		rc = tool_fail(&e);
-	else if (rdir == NULL)
+	else if (rdir == NULL && !refresh)
 		rc = tool_emit_to(&out, output);
 	buf_free(&out);
 	return rc;

@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "app.h"
 #include "classify.h"
@@ -9,7 +10,7 @@
 #include "yamlio.h"
 
 #define PROG "enc"
-#define SYNOPSIS "enc [options] CERTNAME | --describe ID|CERTNAME"
+#define SYNOPSIS "enc [options] CERTNAME | --describe ID|CERTNAME | --refresh"
 
 enum { OPT_EXPLAIN = 300 };
 
@@ -23,6 +24,7 @@ usage(int code)
 	}
 	fputs("usage: enc [options] CERTNAME\n"
 	    "       enc [options] --describe ID|CERTNAME\n"
+	    "       enc [options] --refresh\n"
 	    "Prints the Puppet ENC YAML (classes, parameters, environment) "
 	    "for the EC2\ninstance behind CERTNAME.\n"
 	    "options:\n"
@@ -106,9 +108,12 @@ main(int argc, char **argv)
 	struct err e = { 0 };
 	struct buf out;
 	const char *describe = NULL;
-	int ch, rc, explain = 0;
+	struct app_refresh_stats st;
+	int ch, rc, explain = 0, refresh = 0;
 
 	tool_init(PROG);
+	o.warn = tool_log;
+	o.progress = isatty(STDERR_FILENO) ? tool_log : NULL;
 	while ((ch = getopt_long(argc, argv, "c:vhV", longopts, NULL)) != -1) {
 		if ((rc = app_option(&o, ch, optarg, &e)) == -1)
 			return tool_fail(&e);
@@ -120,6 +125,9 @@ main(int argc, char **argv)
 			break;
 		case OPT_EXPLAIN:
 			explain = 1;
+			break;
+		case APP_OPT_REFRESH:
+			refresh = 1;
 			break;
 		case 'v':
 			o.log = tool_log;
@@ -135,13 +143,19 @@ main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	if ((describe == NULL) == (argc == 0) || argc > 1)
+	if (refresh ? describe != NULL || argc != 0 :
+	    (describe == NULL) == (argc == 0) || argc > 1)
 		usage(ERR_USAGE);
 
 	buf_init(&out, 0);
-	if ((rc = app_init(&a, &o, describe == NULL, getenv, &e)) == 0)
-		rc = describe ? app_describe(&a, describe, &out, &e) :
-		    classify(&a, argv[0], explain, &out, &e);
+	if ((rc = app_init(&a, &o, describe == NULL, getenv, &e)) == 0) {
+		if (refresh)
+			rc = app_refresh(&a, &st, &e);
+		else if (describe)
+			rc = app_describe(&a, describe, &out, &e);
+		else
+			rc = classify(&a, argv[0], explain, &out, &e);
+	}
 	app_cleanup(&a);
 	rc = rc == 0 ? tool_emit(&out) : tool_fail(&e);
 	buf_free(&out);

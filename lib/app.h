@@ -3,6 +3,7 @@
 #define APP_H
 
 #include "buf.h"
+#include "cache.h"
 #include "config.h"
 #include "ec2.h"
 #include "err.h"
@@ -19,7 +20,9 @@ enum {
 	APP_OPT_ENDPOINT,
 	APP_OPT_TIMEOUT,
 	APP_OPT_DESCRIBE,
-	APP_OPT_CONFIG
+	APP_OPT_CONFIG,
+	APP_OPT_LIVE,
+	APP_OPT_REFRESH
 };
 
 /* The getopt_long entries of the shared options, for the mains' tables. */
@@ -29,6 +32,8 @@ enum {
 	{ "profile", required_argument, NULL, APP_OPT_PROFILE }, \
 	{ "endpoint", required_argument, NULL, APP_OPT_ENDPOINT }, \
 	{ "timeout", required_argument, NULL, APP_OPT_TIMEOUT }, \
+	{ "live", no_argument, NULL, APP_OPT_LIVE }, \
+	{ "refresh", no_argument, NULL, APP_OPT_REFRESH }, \
 	{ "verbose", no_argument, NULL, 'v' }, \
 	{ "help", no_argument, NULL, 'h' }, \
 	{ "version", no_argument, NULL, 'V' }
@@ -41,6 +46,8 @@ enum {
 	"  --profile NAME      profile in the AWS shared files\n" \
 	"  --endpoint URL      EC2 endpoint (else config, AWS_ENDPOINT_URL_EC2)\n" \
 	"  --timeout SECONDS   per-request timeout (default 20)\n" \
+	"  --live              ask EC2, never the cache\n" \
+	"  --refresh           read the whole fleet into the cache (cron)\n" \
 	"  -v, --verbose       trace requests on stderr (never secrets)\n" \
 	"  -h, --help          this help\n" \
 	"  -V, --version       print the version\n"
@@ -51,6 +58,9 @@ struct app_opts {
 	long timeout_ms;		/* per HTTP exchange; 0: default */
 	ec2_log_fn log;			/* -v tracing; NULL when quiet */
 	void *log_ctx;
+	ec2_log_fn warn;		/* warnings, the refresh summary */
+	ec2_log_fn progress;		/* refresh progress; NULL: none */
+	int live;			/* --live: never read the cache */
 };
 
 /* Applies one shared option. Returns 1 when opt was one (0 when not),
@@ -65,6 +75,18 @@ struct app {
 	struct http *http;
 	struct creds_chain *creds;
 	struct ec2 *ec2;		/* made on first use */
+	struct cache *cache;		/* opened on first use, when usable */
+	int cache_tried;
+	long cache_age;			/* seconds since its refresh */
+	int cache_fresh;		/* younger than cache.max_age */
+	int stale_warned;		/* the one stale-cache warning is out */
+};
+
+/* What a refresh did, for its summary line. */
+struct app_refresh_stats {
+	long instances;
+	unsigned regions, pages, requests;
+	double seconds;
 };
 
 /* Loads the config (need_config: a missing default config is an error;
@@ -79,7 +101,10 @@ void app_cleanup(struct app *a);
 int app_ec2(struct app *a, struct ec2 **out, struct err *e);
 
 /* Finds the instance behind a certname with the config's lookup order
- * and filters (the defaults without a config). *out is new. */
+ * and filters (the defaults without a config). A cache younger than
+ * cache.max_age answers first; a certname it does not have is looked up
+ * live. When EC2 is unavailable, a cache younger than
+ * cache.stale_max_age answers, with one warning. *out is new. */
 int app_find(struct app *a, const char *certname, struct instance **out,
     struct err *e);
 
@@ -93,8 +118,14 @@ int app_describe(struct app *a, const char *what, struct buf *out,
 int app_self(struct app *a, char **id, struct err *e);
 
 /* The peers hash (see peers.h) of environment env, with self (may be
- * NULL) among them whatever its state. *out is new. Needs a config. */
+ * NULL) among them whatever its state, from a fresh cache, else live,
+ * else a stale cache as app_find. *out is new. Needs a config. */
 int app_peers(struct app *a, const char *env, const struct instance *self,
     struct value **out, struct err *e);
+
+/* Reads every configured region (aws.regions, else the region) into a
+ * new cache file renamed over cache.path, then says one summary line
+ * (instances, regions, pages, seconds) through o.warn. */
+int app_refresh(struct app *a, struct app_refresh_stats *st, struct err *e);
 
 #endif

@@ -5,8 +5,10 @@
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
+#include <libxml/xmlreader.h>
 
 #include "awsxml.h"
+#include "buf.h"
 #include "util.h"
 
 #define EC2_NS_PREFIX "http://ec2.amazonaws.com/doc/"
@@ -95,18 +97,6 @@ text(const xmlNode *n, const char *p)
 	return s;
 }
 
-static int
-set_text(char **field, const xmlNode *n, const char *p)
-{
-	char *s;
-
-	if ((s = text(n, p)) == NULL)
-		return -1;
-	free(*field);
-	*field = s;
-	return 0;
-}
-
 static const struct {
 	const char *path;
 	size_t offset;
@@ -126,50 +116,200 @@ static const struct {
 	{ "launchTime", offsetof(struct instance, launch_time) },
 };
 
-/* Calls add(in, A, B) for each <item> of the child `set` of parent, with
- * the texts of its elements named a and b. */
-static int
-each_pair(const xmlNode *parent, const char *set, const char *a,
-    const char *b, int (*add)(struct instance *, const char *, const char *),
-    struct instance *in)
-{
-	const xmlNode *n, *s;
-	char *ta, *tb;
-	int rc;
+/* ---- DescribeInstances, streamed: the page is read with xmlTextReader,
+ * one node at a time, into instances (a 1,000-instance page as a tree
+ * takes tens of megabytes; as instances, one). They are handed to the
+ * callback only once the whole page has parsed: a malformed page gives
+ * nothing. */
 
-	if ((s = child(parent, set)) == NULL)
-		return 0;
-	for (n = s->children; n != NULL; n = n->next) {
-		if (!is(n, "item"))
-			continue;
-		ta = text(n, a);
-		tb = text(n, b);
-		rc = ta == NULL || tb == NULL ? -1 : add(in, ta, tb);
-		free(ta);
-		free(tb);
-		if (rc == -1)
+#define MAX_DEPTH 64
+
+/* Paths below an instance's <item>, and what their text is. */
+enum kind { K_FIELD, K_GROUP_ID, K_GROUP_NAME, K_TAG_KEY, K_TAG_VALUE };
+
+static const struct {
+	const char *path;
+	enum kind kind;
+} pairs[] = {
+	/* only the instance's own groupSet: reservations and network
+	 * interfaces carry groupSets of their own */
+	{ "groupSet/item/groupId", K_GROUP_ID },
+	{ "groupSet/item/groupName", K_GROUP_NAME },
+	{ "tagSet/item/key", K_TAG_KEY },
+	{ "tagSet/item/value", K_TAG_VALUE },
+};
+
+/* Where a reservation's instance <item> stands, from the root down. */
+static const char *const instance_path[] = { "DescribeInstancesResponse",
+    "reservationSet", "item", "instancesSet", "item" };
+#define INSTANCE_DEPTH 4
+
+struct page {
+	const char *names[MAX_DEPTH];	/* element local names by depth */
+	struct instance *in;		/* the instance being read */
+	int target;			/* depth of the element whose text
+					 * is collected, or -1 */
+	char **field;			/* K_FIELD: where the text goes */
+	enum kind kind;
+	struct buf text;
+	char *pair[2];			/* the groupSet/tagSet item's texts */
+	int pair_kind;			/* 0: none, 1: group, 2: tag */
+	char *token;
+	struct instance **done;		/* the page's instances, in order */
+	size_t ndone, capdone;
+};
+
+/* The path from the instance's <item> down to depth d ("a/b/c"). */
+static int
+rel_path(const struct page *pg, int d, char *out, size_t size)
+{
+	size_t len = 0, n;
+	int i;
+
+	out[0] = '\0';
+	for (i = INSTANCE_DEPTH + 1; i <= d; i++) {
+		n = strlen(pg->names[i]);
+		if (len + n + 2 > size)
 			return -1;
+		if (len > 0)
+			out[len++] = '/';
+		memcpy(out + len, pg->names[i], n + 1);
+		len += n;
 	}
 	return 0;
 }
 
 static int
-parse_item(const xmlNode *item, const char *region, struct instance *in)
+in_instance(const struct page *pg, int depth)
 {
+	int i;
+
+	if (depth < INSTANCE_DEPTH)
+		return 0;
+	for (i = 0; i <= INSTANCE_DEPTH; i++)
+		if (strcmp(pg->names[i], instance_path[i]) != 0)
+			return 0;
+	return 1;
+}
+
+/* An element opens at depth: decide whether its text is wanted. */
+static void
+open_element(struct page *pg, int depth)
+{
+	char rel[256];
 	size_t i;
 
+	pg->target = -1;
+	if (depth == 1 && strcmp(pg->names[1], "nextToken") == 0) {
+		pg->target = depth;
+		pg->field = &pg->token;
+		pg->kind = K_FIELD;
+		buf_reset(&pg->text);
+		return;
+	}
+	/* every wanted path is 1 to 3 elements below the instance */
+	if (pg->in == NULL || depth <= INSTANCE_DEPTH ||
+	    depth > INSTANCE_DEPTH + 3 ||
+	    rel_path(pg, depth, rel, sizeof(rel)) == -1)
+		return;
 	for (i = 0; i < sizeof(item_fields) / sizeof(item_fields[0]); i++)
-		if (set_text((char **)((char *)in + item_fields[i].offset),
-		    item, item_fields[i].path) == -1)
-			return -1;
-	if (instance_set(&in->region, region) == -1)
+		if (strcmp(rel, item_fields[i].path) == 0) {
+			pg->target = depth;
+			pg->field = (char **)((char *)pg->in +
+			    item_fields[i].offset);
+			pg->kind = K_FIELD;
+		}
+	for (i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++)
+		if (strcmp(rel, pairs[i].path) == 0) {
+			pg->target = depth;
+			pg->kind = pairs[i].kind;
+		}
+	if (pg->target != -1)
+		buf_reset(&pg->text);
+}
+
+/* The collected text of the target element goes where it belongs. */
+static int
+close_target(struct page *pg)
+{
+	const char *t = pg->text.data ? pg->text.data : "";
+	char *s;
+
+	pg->target = -1;
+	if ((s = strdup(t)) == NULL)
 		return -1;
-	/* Only the instance's own groupSet: reservations and network
-	 * interfaces carry groupSets of their own. */
-	return each_pair(item, "groupSet", "groupId", "groupName",
-	    instance_add_group, in) == -1 ||
-	    each_pair(item, "tagSet", "key", "value", instance_add_tag,
-	    in) == -1 ? -1 : 0;
+	switch (pg->kind) {
+	case K_FIELD:
+		free(*pg->field);
+		*pg->field = s;
+		return 0;
+	case K_GROUP_ID:
+	case K_TAG_KEY:
+		free(pg->pair[0]);
+		pg->pair[0] = s;
+		break;
+	case K_GROUP_NAME:
+	case K_TAG_VALUE:
+		free(pg->pair[1]);
+		pg->pair[1] = s;
+		break;
+	}
+	pg->pair_kind = pg->kind == K_GROUP_ID || pg->kind == K_GROUP_NAME ?
+	    1 : 2;
+	return 0;
+}
+
+/* A groupSet or tagSet <item> closed: add what it held. */
+static int
+close_pair(struct page *pg)
+{
+	int rc = 0;
+
+	if (pg->pair_kind == 1)
+		rc = instance_add_group(pg->in, pg->pair[0] ? pg->pair[0] : "",
+		    pg->pair[1] ? pg->pair[1] : "");
+	else if (pg->pair_kind == 2)
+		rc = instance_add_tag(pg->in, pg->pair[0] ? pg->pair[0] : "",
+		    pg->pair[1] ? pg->pair[1] : "");
+	free(pg->pair[0]);
+	free(pg->pair[1]);
+	pg->pair[0] = pg->pair[1] = NULL;
+	pg->pair_kind = 0;
+	return rc;
+}
+
+/* An element at depth closed (or was empty). */
+static int
+close_element(struct page *pg, int depth, const char *region, struct err *e)
+{
+	if (pg->target == depth && close_target(pg) == -1)
+		return err_set(e, ERR_FAIL, "out of memory");
+	if (pg->in == NULL)
+		return 0;
+	if (depth == INSTANCE_DEPTH + 2 && strcmp(pg->names[depth], "item") == 0 &&
+	    (strcmp(pg->names[depth - 1], "groupSet") == 0 ||
+	    strcmp(pg->names[depth - 1], "tagSet") == 0) &&
+	    close_pair(pg) == -1)
+		return err_set(e, ERR_FAIL, "out of memory");
+	if (depth != INSTANCE_DEPTH)
+		return 0;
+	if (pg->in->id[0] == '\0')
+		return err_set(e, ERR_UNAVAILABLE, "EC2 answered with an "
+		    "instance that has no instanceId");
+	if (instance_set(&pg->in->region, region) == -1)
+		return err_set(e, ERR_FAIL, "out of memory");
+	if (pg->ndone == pg->capdone) {
+		size_t cap = pg->capdone ? 2 * pg->capdone : 64;
+		struct instance **d = realloc(pg->done, cap * sizeof(*d));
+
+		if (d == NULL)
+			return err_set(e, ERR_FAIL, "out of memory");
+		pg->done = d;
+		pg->capdone = cap;
+	}
+	pg->done[pg->ndone++] = pg->in;
+	pg->in = NULL;
+	return 0;
 }
 
 int
@@ -177,73 +317,111 @@ awsxml_describe_instances(const char *xml, size_t len, const char *region,
     awsxml_instance_fn fn, void *ctx, char **next_token, size_t *count,
     struct err *e)
 {
-	xmlDocPtr doc;
-	xmlNode *root, *rset, *r, *iset, *it;
-	struct instance *in = NULL;
+	xmlTextReaderPtr r;
+	struct page pg;
+	const char *ns;
 	size_t n = 0;
-	char *tok = NULL;
-	int rc = ERR_UNAVAILABLE;
+	int ret, type, depth, rc = 0, root_ok = 0, rset = 0;
 
 	*next_token = NULL;
-	if ((doc = parse(xml, len)) == NULL)
+	memset(&pg, 0, sizeof(pg));
+	pg.target = -1;
+	buf_init(&pg.text, 0);
+	if (len > INT_MAX)
 		return err_set(e, ERR_UNAVAILABLE, "EC2 answered with a body "
-		    "that is not well-formed XML (%zu bytes)", len);
-	root = xmlDocGetRootElement(doc);
-	if (!is(root, "DescribeInstancesResponse") || root->ns == NULL ||
-	    strncmp((const char *)root->ns->href, EC2_NS_PREFIX,
-	    strlen(EC2_NS_PREFIX)) != 0) {
-		err_set(e, ERR_UNAVAILABLE, "EC2 answered with a document that "
-		    "is not a DescribeInstancesResponse (root element <%s>)",
-		    root ? (const char *)root->name : "none");
-		goto out;
-	}
-	if ((rset = child(root, "reservationSet")) == NULL) {
-		err_set(e, ERR_UNAVAILABLE, "DescribeInstancesResponse without "
-		    "a reservationSet");
-		goto out;
-	}
-	for (r = rset->children; r != NULL; r = r->next) {
-		if (!is(r, "item"))
+		    "too large to parse (%zu bytes)", len);
+	xmlSetGenericErrorFunc(NULL, silent);
+	/* No network, no entity substitution, no DTD loading. */
+	if ((r = xmlReaderForMemory(xml, (int)len, "response.xml", NULL,
+	    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
+	    XML_PARSE_NOBLANKS | XML_PARSE_COMPACT)) == NULL)
+		return err_set(e, ERR_FAIL, "out of memory");
+	while (rc == 0 && (ret = xmlTextReaderRead(r)) == 1) {
+		type = xmlTextReaderNodeType(r);
+		depth = xmlTextReaderDepth(r);
+		if (type == XML_READER_TYPE_DOCUMENT_TYPE) {
+			ret = -1;	/* AWS never sends a DTD: refuse entities */
+			break;
+		}
+		if (depth < 0 || depth >= MAX_DEPTH)
 			continue;
-		if ((iset = child(r, "instancesSet")) == NULL)
-			continue;
-		for (it = iset->children; it != NULL; it = it->next) {
-			if (!is(it, "item"))
-				continue;
-			if ((in = instance_new()) == NULL ||
-			    parse_item(it, region, in) == -1) {
+		if (type == XML_READER_TYPE_ELEMENT) {
+			pg.names[depth] = (const char *)xmlTextReaderConstLocalName(r);
+			if (pg.names[depth] == NULL) {
 				rc = err_set(e, ERR_FAIL, "out of memory");
-				goto out;
+				break;
 			}
-			if (in->id[0] == '\0') {
-				err_set(e, ERR_UNAVAILABLE, "EC2 answered with an "
-				    "instance that has no instanceId");
-				goto out;
+			if (depth == 0) {
+				ns = (const char *)xmlTextReaderConstNamespaceUri(r);
+				if (strcmp(pg.names[0],
+				    "DescribeInstancesResponse") != 0 ||
+				    ns == NULL || strncmp(ns, EC2_NS_PREFIX,
+				    strlen(EC2_NS_PREFIX)) != 0) {
+					rc = err_set(e, ERR_UNAVAILABLE, "EC2 "
+					    "answered with a document that is "
+					    "not a DescribeInstancesResponse "
+					    "(root element <%s>)", pg.names[0]);
+					break;
+				}
+				root_ok = 1;
 			}
-			if ((rc = fn(in, ctx, e)) != 0)
-				goto out;
-			rc = ERR_UNAVAILABLE;
-			instance_free(in);
-			in = NULL;
-			n++;
+			if (depth == 1 && strcmp(pg.names[1],
+			    "reservationSet") == 0)
+				rset = 1;
+			if (depth == INSTANCE_DEPTH && in_instance(&pg, depth) &&
+			    (pg.in = instance_new()) == NULL) {
+				rc = err_set(e, ERR_FAIL, "out of memory");
+				break;
+			}
+			open_element(&pg, depth);
+			if (xmlTextReaderIsEmptyElement(r))
+				rc = close_element(&pg, depth, region, e);
+		} else if (type == XML_READER_TYPE_END_ELEMENT) {
+			rc = close_element(&pg, depth, region, e);
+		} else if ((type == XML_READER_TYPE_TEXT ||
+		    type == XML_READER_TYPE_CDATA ||
+		    type == XML_READER_TYPE_WHITESPACE ||
+		    type == XML_READER_TYPE_SIGNIFICANT_WHITESPACE) &&
+		    pg.target != -1 && depth > pg.target) {
+			const char *v = (const char *)xmlTextReaderConstValue(r);
+			if (v != NULL && buf_puts(&pg.text, v) == -1)
+				rc = err_set(e, ERR_FAIL, "out of memory");
 		}
 	}
-	if ((tok = text(root, "nextToken")) == NULL) {
-		rc = err_set(e, ERR_FAIL, "out of memory");
-		goto out;
+	if (rc == 0 && ret != 0)
+		rc = err_set(e, ERR_UNAVAILABLE, "EC2 answered with a body "
+		    "that is not well-formed XML (%zu bytes)", len);
+	if (rc == 0 && !root_ok)
+		rc = err_set(e, ERR_UNAVAILABLE, "EC2 answered with a document "
+		    "that is not a DescribeInstancesResponse (root element "
+		    "<none>)");
+	if (rc == 0 && !rset)
+		rc = err_set(e, ERR_UNAVAILABLE, "DescribeInstancesResponse "
+		    "without a reservationSet");
+	xmlFreeTextReader(r);
+	instance_free(pg.in);
+	free(pg.pair[0]);
+	free(pg.pair[1]);
+	buf_free(&pg.text);
+	for (n = 0; n < pg.ndone; n++) {
+		if (rc == 0)
+			rc = fn(pg.done[n], ctx, e);
+		instance_free(pg.done[n]);
 	}
-	if (*tok == '\0') {
-		free(tok);
-		tok = NULL;
+	free(pg.done);
+	n = pg.ndone;
+	if (rc != 0) {
+		free(pg.token);
+		return rc;
 	}
-	*next_token = tok;
+	if (pg.token != NULL && *pg.token == '\0') {
+		free(pg.token);
+		pg.token = NULL;
+	}
+	*next_token = pg.token;
 	if (count != NULL)
 		*count = n;
-	rc = 0;
-out:
-	instance_free(in);
-	xmlFreeDoc(doc);
-	return rc;
+	return 0;
 }
 
 int

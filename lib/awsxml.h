@@ -19,7 +19,9 @@ typedef int (*awsxml_instance_fn)(const struct instance *in, void *ctx,
  * malloc'd token, or NULL on the last page. *count (may be NULL) gets the
  * number of instances in the page. Returns 0, the callback's non-zero
  * value, or ERR_UNAVAILABLE for anything that is not a well-formed
- * DescribeInstancesResponse (never an empty fleet). */
+ * DescribeInstancesResponse (never an empty fleet). The page is streamed
+ * (no document tree) and fn sees its instances only after all of it
+ * parsed: a bad page passes none. */
 int awsxml_describe_instances(const char *xml, size_t len, const char *region,
     awsxml_instance_fn fn, void *ctx, char **next_token, size_t *count,
     struct err *e);

@@ -160,6 +160,22 @@ get_seconds(struct check *k, const struct value *map, const char *key,
 	return 0;
 }
 
+/* A file mode as a quoted octal string: "0640" or "640". */
+static int
+get_mode(struct check *k, const struct value *map, const char *key,
+    int *out)
+{
+	const struct value *v = value_map_get(map, key);
+
+	if (v == NULL)
+		return 0;
+	if (v->type != VAL_STR || !util_match("^0?[0-7]{3}$", v->s))
+		return bad(k, v, "cache.%s must be an octal file mode in quotes, "
+		    "like \"0640\"", key);
+	*out = (int)strtol(v->s, NULL, 8);
+	return 0;
+}
+
 static int
 get_bool(struct check *k, const struct value *map, const char *key,
     int *out)
@@ -392,7 +408,7 @@ check_root(struct check *k)
 	static const char *const top[] = { "aws", "cache", "lookup", "tags",
 	    "peers", "peers_attribute", "groups", "unknown", NULL };
 	static const char *const cache_keys[] = { "path", "max_age",
-	    "stale_max_age", NULL };
+	    "stale_max_age", "mode", NULL };
 	static const char *const tag_keys[] = { "environment", "roles",
 	    "group", "parameter_prefix", NULL };
 	static const char *const peer_keys[] = { "enc", "dna", NULL };
@@ -414,7 +430,8 @@ check_root(struct check *k)
 	    (rc = keys_known(k, v, "cache", cache_keys)) != 0 ||
 	    (rc = get_str(k, v, "path", "cache", &c->cache_path)) != 0 ||
 	    (rc = get_seconds(k, v, "max_age", &c->max_age)) != 0 ||
-	    (rc = get_seconds(k, v, "stale_max_age", &c->stale_max_age)) != 0))
+	    (rc = get_seconds(k, v, "stale_max_age", &c->stale_max_age)) != 0 ||
+	    (rc = get_mode(k, v, "mode", &c->cache_mode)) != 0))
 		return rc;
 	if ((v = value_map_get(root, "lookup")) != NULL &&
 	    (rc = check_lookup(k, v)) != 0)
@@ -493,6 +510,7 @@ config_parse(const char *text, size_t len, const char *name,
 	c->cache_path = "/var/cache/ec2-classify/fleet.db";
 	c->max_age = 300;
 	c->stale_max_age = 86400;
+	c->cache_mode = 0640;
 	memcpy(c->lookup, lookup_default_order, sizeof(c->lookup));
 	c->nlookup = lookup_default_norder;
 	c->tag_environment = "environment";

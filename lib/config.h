@@ -29,6 +29,7 @@ struct config {
 	size_t nfilters;
 	const char *cache_path;
 	long max_age, stale_max_age;
+	int cache_mode;				/* default 0640 */
 	enum lookup_strategy lookup[4];
 	size_t nlookup;
 	const char *tag_environment, *tag_roles, *tag_group, *param_prefix;

@@ -1,4 +1,9 @@
-/* http: the project's only user of libcurl. */
+/* http: the project's only user of libcurl, loaded on first use.
+ *
+ * libcurl and the 35 libraries it needs take longer to map and relocate
+ * than a cache hit takes to answer, so the binaries are not linked to
+ * it: the first request dlopen()s libcurl.so.4 (Debian's libcurl4). */
+#include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,26 +12,85 @@
 #include "http.h"
 #include "util.h"
 
+#define CURL_SONAME "libcurl.so.4"
+
 struct http {
 	CURL *curl;
 	struct http_opts o;
 	char *ca_bundle;
 };
 
-static int curl_ready;
+/* The libcurl functions this file calls, resolved once. */
+static struct {
+	int ready;
+	CURLcode (*global_init)(long);
+	CURL *(*easy_init)(void);
+	void (*easy_cleanup)(CURL *);
+	void (*easy_reset)(CURL *);
+	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+	CURLcode (*easy_perform)(CURL *);
+	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+	const char *(*easy_strerror)(CURLcode);
+	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+	void (*slist_free_all)(struct curl_slist *);
+	CURLU *(*url)(void);
+	void (*url_cleanup)(CURLU *);
+	CURLUcode (*url_set)(CURLU *, CURLUPart, const char *, unsigned int);
+	CURLUcode (*url_get)(const CURLU *, CURLUPart, char **, unsigned int);
+	void (*free)(void *);
+} api;
+
+static int
+load_curl(struct err *e)
+{
+	static const struct {
+		const char *name;
+		size_t offset;
+	} syms[] = {
+#define SYM(field, name) { name, offsetof(__typeof__(api), field) }
+		SYM(global_init, "curl_global_init"),
+		SYM(easy_init, "curl_easy_init"),
+		SYM(easy_cleanup, "curl_easy_cleanup"),
+		SYM(easy_reset, "curl_easy_reset"),
+		SYM(easy_setopt, "curl_easy_setopt"),
+		SYM(easy_perform, "curl_easy_perform"),
+		SYM(easy_getinfo, "curl_easy_getinfo"),
+		SYM(easy_strerror, "curl_easy_strerror"),
+		SYM(slist_append, "curl_slist_append"),
+		SYM(slist_free_all, "curl_slist_free_all"),
+		SYM(url, "curl_url"),
+		SYM(url_cleanup, "curl_url_cleanup"),
+		SYM(url_set, "curl_url_set"),
+		SYM(url_get, "curl_url_get"),
+		SYM(free, "curl_free"),
+#undef SYM
+	};
+	void *dl, *f;
+	size_t i;
+
+	if (api.ready)
+		return 0;
+	if ((dl = dlopen(CURL_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL)
+		return err_set(e, ERR_FAIL, "cannot load %s (install Debian's "
+		    "libcurl4): %s", CURL_SONAME, dlerror());
+	for (i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
+		if ((f = dlsym(dl, syms[i].name)) == NULL)
+			return err_set(e, ERR_FAIL, "%s has no %s", CURL_SONAME,
+			    syms[i].name);
+		/* POSIX: a function's address comes back as a void * */
+		memcpy((char *)&api + syms[i].offset, &f, sizeof(f));
+	}
+	if (api.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return err_set(e, ERR_FAIL, "cannot initialise libcurl");
+	api.ready = 1;	/* dl stays loaded for the process */
+	return 0;
+}
 
 struct http *
 http_new(const struct http_opts *o, struct err *e)
 {
 	struct http *h;
 
-	if (!curl_ready) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-			err_set(e, ERR_FAIL, "cannot initialise libcurl");
-			return NULL;
-		}
-		curl_ready = 1;
-	}
 	if ((h = calloc(1, sizeof(*h))) == NULL) {
 		err_set(e, ERR_FAIL, "out of memory");
 		return NULL;
@@ -40,13 +104,12 @@ http_new(const struct http_opts *o, struct err *e)
 		h->o.max_body = HTTP_MAX_BODY;
 	h->ca_bundle = util_strdup(o->ca_bundle);
 	h->o.ca_bundle = h->ca_bundle;
-	if ((h->curl = curl_easy_init()) == NULL ||
-	    (o->ca_bundle != NULL && h->ca_bundle == NULL)) {
-		err_set(e, ERR_FAIL, "cannot initialise libcurl");
+	if (o->ca_bundle != NULL && h->ca_bundle == NULL) {
+		err_set(e, ERR_FAIL, "out of memory");
 		http_free(h);
 		return NULL;
 	}
-	return h;
+	return h;	/* libcurl is loaded by the first request */
 }
 
 void
@@ -55,7 +118,7 @@ http_free(struct http *h)
 	if (h == NULL)
 		return;
 	if (h->curl != NULL)
-		curl_easy_cleanup(h->curl);
+		api.easy_cleanup(h->curl);
 	free(h->ca_bundle);
 	free(h);
 }
@@ -100,11 +163,18 @@ http_request(struct http *h, const char *method, const char *url,
 	struct curl_slist *list = NULL, *l;
 	struct buf line;
 	struct sink sink;
-	CURL *c = h->curl;
+	CURL *c;
 	CURLcode rc;
 	enum http_status st = HTTP_PERMANENT;
 	size_t i;
 
+	if (load_curl(e) != 0)
+		return HTTP_PERMANENT;
+	if (h->curl == NULL && (h->curl = api.easy_init()) == NULL) {
+		err_set(e, ERR_FAIL, "cannot initialise libcurl");
+		return HTTP_PERMANENT;
+	}
+	c = h->curl;
 	buf_init(&line, 0);
 	buf_reset(&resp->body);
 	if (resp->body.cap > h->o.max_body)
@@ -114,45 +184,45 @@ http_request(struct http *h, const char *method, const char *url,
 	sink.over_cap = 0;
 	/* curl adds Accept and Expect on its own: suppress them so only
 	 * headers we chose (and signed) go out. */
-	if ((l = curl_slist_append(list, "Accept:")) == NULL)
+	if ((l = api.slist_append(list, "Accept:")) == NULL)
 		goto nomem;
 	list = l;
-	if ((l = curl_slist_append(list, "Expect:")) == NULL)
+	if ((l = api.slist_append(list, "Expect:")) == NULL)
 		goto nomem;
 	list = l;
 	for (i = 0; i < nhdrs; i++) {
 		buf_reset(&line);
 		if (buf_printf(&line, "%s: %s", hdrs[i].name,
 		    hdrs[i].value) == -1 ||
-		    (l = curl_slist_append(list, line.data)) == NULL)
+		    (l = api.slist_append(list, line.data)) == NULL)
 			goto nomem;
 		list = l;
 	}
-	curl_easy_reset(c);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, h->o.connect_timeout_ms);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, h->o.timeout_ms);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "ec2-classify/" VERSION);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	api.easy_reset(c);
+	api.easy_setopt(c, CURLOPT_URL, url);
+	api.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	api.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	api.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	api.easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, h->o.connect_timeout_ms);
+	api.easy_setopt(c, CURLOPT_TIMEOUT_MS, h->o.timeout_ms);
+	api.easy_setopt(c, CURLOPT_HTTPHEADER, list);
+	api.easy_setopt(c, CURLOPT_USERAGENT, "ec2-classify/" VERSION);
+	api.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	api.easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+	api.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	api.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (h->o.ca_bundle != NULL)
-		curl_easy_setopt(c, CURLOPT_CAINFO, h->o.ca_bundle);
+		api.easy_setopt(c, CURLOPT_CAINFO, h->o.ca_bundle);
 	if (strcmp(method, "POST") == 0) {
-		curl_easy_setopt(c, CURLOPT_POST, 1L);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+		api.easy_setopt(c, CURLOPT_POST, 1L);
+		api.easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
+		api.easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
 		    (curl_off_t)body_len);
 	} else if (strcmp(method, "GET") != 0)
-		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	rc = curl_easy_perform(c);
+		api.easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	rc = api.easy_perform(c);
 	if (rc == CURLE_OK) {
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+		api.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
 		st = HTTP_OK;
 		goto out;
 	}
@@ -175,18 +245,18 @@ http_request(struct http *h, const char *method, const char *url,
 	case CURLE_SSL_CONNECT_ERROR:
 		st = HTTP_TRANSIENT;
 		err_set(e, ERR_UNAVAILABLE, "%s: %s", url,
-		    curl_easy_strerror(rc));
+		    api.easy_strerror(rc));
 		break;
 	default:
 		err_set(e, ERR_UNAVAILABLE, "%s: %s", url,
-		    curl_easy_strerror(rc));
+		    api.easy_strerror(rc));
 		break;
 	}
 	goto out;
 nomem:
 	err_set(e, ERR_FAIL, "out of memory");
 out:
-	curl_slist_free_all(list);
+	api.slist_free_all(list);
 	buf_free(&line);
 	return st;
 }
@@ -200,16 +270,18 @@ http_url_parts(const char *url, char **host, char **path, struct err *e)
 	int rc = -1;
 
 	*host = *path = NULL;
+	if (load_curl(e) != 0)
+		return -1;
 	buf_init(&hb, 0);
-	if ((u = curl_url()) == NULL)
+	if ((u = api.url()) == NULL)
 		goto bad;
-	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	if (api.url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    api.url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) ||
-	    curl_url_get(u, CURLUPART_HOST, &hn, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_PATH, &p, 0) != CURLUE_OK)
+	    api.url_get(u, CURLUPART_HOST, &hn, 0) != CURLUE_OK ||
+	    api.url_get(u, CURLUPART_PATH, &p, 0) != CURLUE_OK)
 		goto bad;
-	if (curl_url_get(u, CURLUPART_PORT, &port, 0) != CURLUE_OK)
+	if (api.url_get(u, CURLUPART_PORT, &port, 0) != CURLUE_OK)
 		port = NULL;
 	if (buf_puts(&hb, hn) == -1 ||
 	    (port != NULL && buf_printf(&hb, ":%s", port) == -1) ||
@@ -224,11 +296,11 @@ bad:
 	err_set(e, ERR_USAGE, "invalid endpoint URL '%s' (want "
 	    "http(s)://host[:port])", url);
 out:
-	curl_free(scheme);
-	curl_free(hn);
-	curl_free(port);
-	curl_free(p);
-	curl_url_cleanup(u);
+	api.free(scheme);
+	api.free(hn);
+	api.free(port);
+	api.free(p);
+	api.url_cleanup(u);
 	buf_free(&hb);
 	if (rc == -1) {
 		free(*path);

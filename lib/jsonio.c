@@ -1,5 +1,6 @@
 /* jsonio: JSON documents read and written with jansson. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -211,8 +212,74 @@ object_set(json_t *o, const char *key, json_t *v)
 	return rc;
 }
 
+/* Values shared in the tree (refs > 1: a peer listed under two roles)
+ * are converted once and shared in the JSON too: an open-addressing
+ * table from value to JSON (cap a power of two, at most half full). */
+struct memo {
+	const struct value **v;
+	json_t **j;
+	size_t n, cap;
+};
+
+static json_t *convert(const struct value *v, struct memo *m, struct err *e);
+
+static size_t
+slot(const struct memo *m, const struct value *v)
+{
+	size_t h = ((size_t)(uintptr_t)v >> 4) * (size_t)0x9e3779b97f4a7c15ULL;
+
+	for (h &= m->cap - 1; m->v[h] != NULL && m->v[h] != v;
+	    h = (h + 1) & (m->cap - 1))
+		;
+	return h;
+}
+
+static int
+memo_grow(struct memo *m)
+{
+	struct memo bigger = { NULL, NULL, m->n, m->cap ? 2 * m->cap : 64 };
+	size_t i, h;
+
+	if ((bigger.v = calloc(bigger.cap, sizeof(*bigger.v))) == NULL ||
+	    (bigger.j = calloc(bigger.cap, sizeof(*bigger.j))) == NULL) {
+		free(bigger.v);
+		return -1;
+	}
+	for (i = 0; i < m->cap; i++)
+		if (m->v[i] != NULL) {
+			h = slot(&bigger, m->v[i]);
+			bigger.v[h] = m->v[i];
+			bigger.j[h] = m->j[i];
+		}
+	free(m->v);
+	free(m->j);
+	*m = bigger;
+	return 0;
+}
+
 static json_t *
-to_json(const struct value *v, struct err *e)
+to_json(const struct value *v, struct memo *m, struct err *e)
+{
+	json_t *j;
+	size_t h;
+
+	if (v->refs < 2 || (v->type != VAL_MAP && v->type != VAL_LIST))
+		return convert(v, m, e);
+	if (m->cap > 0 && m->v[h = slot(m, v)] == v)
+		return json_incref(m->j[h]);
+	if ((j = convert(v, m, e)) == NULL)
+		return NULL;
+	if (2 * (m->n + 1) > m->cap && memo_grow(m) == -1)
+		return j;	/* no memo: converted again next time */
+	h = slot(m, v);
+	m->v[h] = v;
+	m->j[h] = json_incref(j);
+	m->n++;
+	return j;
+}
+
+static json_t *
+convert(const struct value *v, struct memo *m, struct err *e)
 {
 	json_t *j;
 	size_t i;
@@ -237,7 +304,7 @@ to_json(const struct value *v, struct err *e)
 		if ((j = json_array()) == NULL)
 			return NULL;
 		for (i = 0; i < v->n; i++) {
-			json_t *item = to_json(v->items[i], e);
+			json_t *item = to_json(v->items[i], m, e);
 			if (item == NULL || json_array_append_new(j, item) == -1) {
 				json_decref(j);
 				return NULL;
@@ -248,7 +315,7 @@ to_json(const struct value *v, struct err *e)
 		if ((j = json_object()) == NULL)
 			return NULL;
 		for (i = 0; i < v->n; i++)
-			if (object_set(j, v->keys[i], to_json(v->items[i], e)) ==
+			if (object_set(j, v->keys[i], to_json(v->items[i], m, e)) ==
 			    -1) {
 				json_decref(j);
 				return NULL;
@@ -265,8 +332,16 @@ jsonio_emit(const struct value *v, struct buf *out, struct err *e)
 	char *text = NULL;
 	int rc = 0;
 
+	struct memo m = { 0 };
+	size_t i;
+
 	e->code = ERR_OK;
-	if ((j = to_json(v, e)) == NULL)
+	j = to_json(v, &m, e);
+	for (i = 0; i < m.cap; i++)
+		json_decref(m.j[i]);
+	free(m.v);
+	free(m.j);
+	if (j == NULL)
 		return e->code != ERR_OK ? (int)e->code :
 		    err_set(e, ERR_FAIL, "out of memory");
 	if ((text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) ==

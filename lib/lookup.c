@@ -172,13 +172,12 @@ found_clear(struct found *f)
 }
 
 int
-lookup_live(struct ec2 *c, const enum lookup_strategy *order, size_t n,
-    const struct ec2_filter *scope, size_t nscope, const char *certname,
+lookup_find(lookup_source_fn source, void *src,
+    const enum lookup_strategy *order, size_t n, const char *certname,
     struct instance **out, struct err *e)
 {
 	char vals[2][LOOKUP_CERTNAME_MAX + 1];
 	const char *vp[2] = { vals[0], vals[1] };
-	struct ec2_filter *f;
 	struct found fd;
 	struct buf names;
 	size_t i, k, nv;
@@ -188,16 +187,10 @@ lookup_live(struct ec2 *c, const enum lookup_strategy *order, size_t n,
 	memset(&fd, 0, sizeof(fd));
 	if ((rc = lookup_certname_check(certname, e)) != 0)
 		return rc;
-	if ((f = calloc(nscope + 1, sizeof(*f))) == NULL)
-		return err_set(e, ERR_FAIL, "out of memory");
-	if (nscope > 0)
-		memcpy(f + 1, scope, nscope * sizeof(*f));
 	for (i = 0; i < n; i++) {
 		if ((nv = lookup_values(order[i], certname, vals)) == 0)
 			continue;
-		f[0] = (struct ec2_filter){ lookup_filter_name(order[i]), vp, nv };
-		if ((rc = ec2_describe_instances(c, f, nscope + 1, collect, &fd,
-		    e)) != 0)
+		if ((rc = source(src, order[i], vp, nv, collect, &fd, e)) != 0)
 			goto out;
 		if (fd.n == 1) {
 			*out = fd.first;
@@ -223,6 +216,41 @@ lookup_live(struct ec2 *c, const enum lookup_strategy *order, size_t n,
 	    "certname '%s'", certname);
 out:
 	found_clear(&fd);
-	free(f);
+	return rc;
+}
+
+struct live {
+	struct ec2 *c;
+	struct ec2_filter *f;	/* f[0]: the strategy's; then the scope */
+	size_t nf;
+};
+
+static int
+live_source(void *src, enum lookup_strategy s, const char *const *vals,
+    size_t nv, awsxml_instance_fn fn, void *ctx, struct err *e)
+{
+	struct live *l = src;
+
+	l->f[0] = (struct ec2_filter){ lookup_filter_name(s), vals, nv };
+	return ec2_describe_instances(l->c, l->f, l->nf, fn, ctx, e);
+}
+
+int
+lookup_live(struct ec2 *c, const enum lookup_strategy *order, size_t n,
+    const struct ec2_filter *scope, size_t nscope, const char *certname,
+    struct instance **out, struct err *e)
+{
+	struct live l;
+	int rc;
+
+	*out = NULL;
+	l.c = c;
+	l.nf = nscope + 1;
+	if ((l.f = calloc(l.nf, sizeof(*l.f))) == NULL)
+		return err_set(e, ERR_FAIL, "out of memory");
+	if (nscope > 0)
+		memcpy(l.f + 1, scope, nscope * sizeof(*l.f));
+	rc = lookup_find(live_source, &l, order, n, certname, out, e);
+	free(l.f);
 	return rc;
 }

@@ -34,6 +34,20 @@ size_t lookup_values(enum lookup_strategy s, const char *certname,
 /* The EC2 filter name for strategy s. */
 const char *lookup_filter_name(enum lookup_strategy s);
 
+/* A place to search: calls fn for every instance whose field for
+ * strategy s equals one of vals[0..nv). Returns 0 or an ERR_* code. */
+typedef int (*lookup_source_fn)(void *src, enum lookup_strategy s,
+    const char *const *vals, size_t nv, awsxml_instance_fn fn, void *ctx,
+    struct err *e);
+
+/* Tries the strategies in order against source; the first that matches
+ * exactly one instance wins. *out is new. Returns 0, ERR_NOTFOUND,
+ * ERR_FAIL for an ambiguous match (naming the candidates), or the
+ * source's error. */
+int lookup_find(lookup_source_fn source, void *src,
+    const enum lookup_strategy *order, size_t n, const char *certname,
+    struct instance **out, struct err *e);
+
 /* Tries the strategies in order against EC2, each ANDed with the scope
  * filters (the config's aws.filters); the first that matches exactly one
  * instance wins. *out is a new instance (free with

@@ -176,14 +176,20 @@ fail:
 	return NULL;
 }
 
-static int
-collect_one(const struct instance *in, void *ctx, struct err *e)
+int
+peers_add_fn(const struct instance *in, void *ctx, struct err *e)
 {
 	struct peers *p = ctx;
 
 	if (peers_add(p, in) == -1)
 		return err_set(e, ERR_FAIL, "out of memory");
 	return 0;
+}
+
+const char *
+peers_env(const struct peers *p)
+{
+	return p->env;
 }
 
 int
@@ -210,7 +216,7 @@ peers_collect(struct peers *p, struct ec2 *ec2, struct err *e)
 		f[n].values = env;
 		f[n++].nvalues = 1;
 	}
-	rc = ec2_describe_instances(ec2, f, n, collect_one, p, e);
+	rc = ec2_describe_instances(ec2, f, n, peers_add_fn, p, e);
 	free(f);
 	return rc == 0 ? 0 : err_prefix(e, "reading the peers");
 }

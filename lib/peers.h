@@ -24,6 +24,12 @@ void peers_free(struct peers *p);
  * -1 (out of memory). */
 int peers_add(struct peers *p, const struct instance *in);
 
+/* peers_add as an awsxml_instance_fn (ctx is the struct peers). */
+int peers_add_fn(const struct instance *in, void *ctx, struct err *e);
+
+/* The environment the set is for. */
+const char *peers_env(const struct peers *p);
+
 /* The peers hash: {ROLE: [{"instance_id", "name", "private_ip",
  * "private_dns", "availability_zone"}, ...]}, roles in byte order, each
  * list sorted by name, then instance id. "name" is the Name tag, or the

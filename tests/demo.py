@@ -58,6 +58,15 @@ def main():
                         "ec2 facts, peers by role)", [dna, "--config", config], imds_env))
         rcs.append(show("the Chef role of group webapps (__base__ merged in)",
                         [dna, "--config", config, "--role", "webapps"], env))
+        cached = os.path.join(work, "config-cache.yaml")
+        with open(config) as f, open(cached, "w") as g:
+            g.write(f.read() + "cache: {path: %s}\n" % os.path.join(work, "fleet.db"))
+        rcs.append(show("cron: the whole fleet into the cache (one summary line)",
+                        [enc, "--config", cached, "--refresh"], env))
+        fake.control("fault", {"kind": "throttle", "count": -1})
+        rcs.append(show("EC2 now refuses everything: the cache answers, no request",
+                        [enc, "--config", cached, "web02"], env))
+        fake.control("reset")
         expect_fail = show("a terminated instance is not part of the fleet",
                            [enc, "--describe", "old01"], env)
         stats = fake.control("stats")

@@ -72,7 +72,9 @@ Control API:
                          the start of the first tag value
         IMDS kinds: hang, error500, and v1_only (the token PUT answers 405
         and GETs need no token).
-    POST /__control/config  {"page_size": N|null, "namespace": URI|null}
+    POST /__control/config  {"page_size": N|null, "namespace": URI|null,
+                             "hidden": [instance ids] (left out of every answer,
+                             as if not launched yet)}
     POST /__control/reset   clear faults, statistics and configuration
     GET  /__control/stats   request counters and the last 200 requests
 """
@@ -936,6 +938,7 @@ class ServerState:
             self.faults = {"ec2": collections.deque(), "imds": collections.deque()}
             self.page_size = None
             self.namespace = DEFAULT_NAMESPACE
+            self.hidden = frozenset()
             self.ec2_requests = 0
             self.imds_requests = 0
             self.auth_failures = 0
@@ -1194,7 +1197,9 @@ class Handler(BaseHTTPRequestHandler):
                            "Request would have succeeded, but DryRun flag is set.")
         with self.state.lock:
             page_size, namespace = self.state.page_size, self.state.namespace
-        matching = select_instances(self.state.fleet["regions"].get(region, []), request)
+            hidden = self.state.hidden
+        matching = select_instances([i for i in self.state.fleet["regions"].get(region, [])
+                                     if i["id"] not in hidden], request)
         scope = request.scope_digest(region)
         offset = 0
         if request.next_token is not None:
@@ -1356,8 +1361,11 @@ class Handler(BaseHTTPRequestHandler):
             self._send_json(400, {"error": str(e)})
 
     def _configure(self, spec):
-        if not isinstance(spec, dict) or set(spec) - {"page_size", "namespace"}:
-            raise ValueError("config takes only 'page_size' and 'namespace'")
+        if not isinstance(spec, dict) or set(spec) - {"page_size", "namespace", "hidden"}:
+            raise ValueError("config takes only 'page_size', 'namespace' and 'hidden'")
+        hidden = spec.get("hidden", [])
+        if not isinstance(hidden, list) or not all(isinstance(i, str) for i in hidden):
+            raise ValueError("hidden must be a list of instance ids")
         page_size = spec.get("page_size")
         if page_size is not None and (type(page_size) is not int or page_size < 1):
             raise ValueError("page_size must be null or a positive integer")
@@ -1369,7 +1377,10 @@ class Handler(BaseHTTPRequestHandler):
                 self.state.page_size = page_size
             if "namespace" in spec:
                 self.state.namespace = namespace or DEFAULT_NAMESPACE
-            return {"page_size": self.state.page_size, "namespace": self.state.namespace}
+            if "hidden" in spec:
+                self.state.hidden = frozenset(hidden)
+            return {"page_size": self.state.page_size, "namespace": self.state.namespace,
+                    "hidden": sorted(self.state.hidden)}
 
     def _send_json(self, status, document):
         self._send(status, json.dumps(document, indent=1).encode(), "application/json")

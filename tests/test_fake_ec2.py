@@ -651,6 +651,15 @@ class BasicFleetTests(unittest.TestCase):
                          (200, size, size))
         self.assertEqual(len(ids(body)), 8)
 
+    def test_hidden_instances(self):
+        status, doc = self.server.control("config", {"hidden": ["i-0a1b2c3d4e5f60001"]})
+        self.assertEqual((status, doc["hidden"]), (200, ["i-0a1b2c3d4e5f60001"]))
+        status, body, _ = self.server.ec2(DESCRIBE)
+        self.assertEqual(status, 200)
+        self.assertNotIn("i-0a1b2c3d4e5f60001", ids(body))
+        self.assertEqual(len(ids(body)), 7)
+        self.assertEqual(self.server.control("config", {"hidden": "x"})[0], 400)
+
     def test_bad_utf8_fault(self):
         self.server.control("fault", {"kind": "bad_utf8"})
         status, body, _ = self.server.ec2(DESCRIBE)

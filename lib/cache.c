@@ -1,0 +1,706 @@
+/* cache: SQLite in, instances out; a new file per refresh, renamed in. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "buf.h"
+#include "cache.h"
+
+#define NOMEM(e) err_set((e), ERR_FAIL, "out of memory")
+
+/* instances has one column per instance_fields entry, in that order,
+ * after the key n; tags and sgs are clustered by (n, seq). */
+static const char schema_tail[] =
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;"
+    "CREATE TABLE tags(n INTEGER, seq INTEGER, key TEXT, value TEXT,"
+    " PRIMARY KEY(n, seq)) WITHOUT ROWID;"
+    "CREATE TABLE sgs(n INTEGER, seq INTEGER, sg_id TEXT, name TEXT,"
+    " PRIMARY KEY(n, seq)) WITHOUT ROWID;";
+
+/* Built after the rows: one index per lookup strategy, and for peers. */
+static const char indexes[] =
+    "CREATE INDEX instances_id ON instances(instance_id);"
+    "CREATE INDEX instances_dns ON instances(private_dns);"
+    "CREATE INDEX instances_ip ON instances(private_ip);"
+    "CREATE INDEX instances_region ON instances(region, state);"
+    "CREATE INDEX tags_kv ON tags(key, value);";
+
+struct cache {
+	sqlite3 *db;
+	char *path;
+	time_t refreshed;
+	char *regions, *scope;
+};
+
+static int
+db_err(struct err *e, enum err_code code, const char *path, sqlite3 *db)
+{
+	return err_set(e, code, "cache %s: %s", path,
+	    db ? sqlite3_errmsg(db) : "cannot open");
+}
+
+/* "file:PATH?immutable=1" with the URI's special characters escaped. */
+static char *
+uri_of(const char *path)
+{
+	struct buf b;
+	const char *p;
+
+	buf_init(&b, 0);
+	(void)buf_puts(&b, "file:");
+	for (p = path; *p; p++) {
+		if (*p == '%' || *p == '?' || *p == '#')
+			(void)buf_printf(&b, "%%%02X", (unsigned char)*p);
+		else
+			(void)buf_putc(&b, *p);
+	}
+	if (buf_puts(&b, "?immutable=1") == -1) {
+		buf_free(&b);
+		return NULL;
+	}
+	return buf_steal(&b);
+}
+
+int
+cache_open(const char *path, struct cache **out, struct err *e)
+{
+	struct cache *c;
+	sqlite3_stmt *st = NULL;
+	struct stat sb;
+	char *uri, *schema = NULL;
+	int rc;
+
+	*out = NULL;
+	if (stat(path, &sb) == -1) {
+		if (errno == ENOENT)
+			return err_set(e, ERR_NOTFOUND, "no cache at %s", path);
+		return err_set(e, ERR_UNAVAILABLE, "cache %s: %s", path,
+		    strerror(errno));
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->path = strdup(path)) == NULL || (uri = uri_of(path)) == NULL) {
+		cache_close(c);
+		return NOMEM(e);
+	}
+	rc = sqlite3_open_v2(uri, &c->db, SQLITE_OPEN_READONLY |
+	    SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
+	free(uri);
+	if (rc != SQLITE_OK ||
+	    sqlite3_prepare_v2(c->db, "SELECT key, value FROM meta", -1, &st,
+	    NULL) != SQLITE_OK) {
+		rc = db_err(e, ERR_UNAVAILABLE, path, c->db);
+		goto fail;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *k = (const char *)sqlite3_column_text(st, 0);
+		const char *v = (const char *)sqlite3_column_text(st, 1);
+		char **slot = NULL;
+
+		if (k == NULL || v == NULL)
+			continue;
+		if (strcmp(k, "schema") == 0)
+			slot = &schema;
+		else if (strcmp(k, "regions") == 0)
+			slot = &c->regions;
+		else if (strcmp(k, "scope") == 0)
+			slot = &c->scope;
+		else if (strcmp(k, "refreshed") == 0)
+			c->refreshed = (time_t)strtoll(v, NULL, 10);
+		if (slot != NULL && *slot == NULL && (*slot = strdup(v)) == NULL) {
+			rc = NOMEM(e);
+			goto fail;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		rc = db_err(e, ERR_UNAVAILABLE, path, c->db);
+		goto fail;
+	}
+	if (schema == NULL || atoi(schema) != CACHE_SCHEMA ||
+	    c->regions == NULL || c->scope == NULL || c->refreshed <= 0) {
+		rc = err_set(e, ERR_UNAVAILABLE, "cache %s has schema version "
+		    "%s; this program reads version %d", path,
+		    schema ? schema : "(none)", CACHE_SCHEMA);
+		goto fail;
+	}
+	sqlite3_finalize(st);
+	free(schema);
+	*out = c;
+	return 0;
+fail:
+	sqlite3_finalize(st);
+	free(schema);
+	cache_close(c);
+	return rc;
+}
+
+void
+cache_close(struct cache *c)
+{
+	if (c == NULL)
+		return;
+	sqlite3_close(c->db);
+	free(c->path);
+	free(c->regions);
+	free(c->scope);
+	free(c);
+}
+
+time_t
+cache_refreshed(const struct cache *c)
+{
+	return c->refreshed;
+}
+
+const char *
+cache_regions(const struct cache *c)
+{
+	return c->regions;
+}
+
+const char *
+cache_scope(const struct cache *c)
+{
+	return c->scope;
+}
+
+/* One query's parameters: texts for ?1.., then an optional integer,
+ * then more texts. */
+struct binds {
+	const char *const *texts;
+	int ntexts;
+	int flag;		/* bound after the texts when >= 0 */
+	const char *const *more;	/* bound after the flag */
+	int nmore;
+};
+
+static sqlite3_stmt *
+prepare(sqlite3 *db, const char *head, const char *cand, const char *tail,
+    const struct binds *b)
+{
+	sqlite3_stmt *st = NULL;
+	struct buf sql;
+	int i, n;
+
+	buf_init(&sql, 0);
+	if (buf_printf(&sql, "%s%s%s", head, cand, tail) == -1)
+		return NULL;
+	if (sqlite3_prepare_v2(db, sql.data, -1, &st, NULL) != SQLITE_OK) {
+		buf_free(&sql);
+		return NULL;
+	}
+	buf_free(&sql);
+	n = sqlite3_bind_parameter_count(st);
+	for (i = 0; i < b->ntexts && i < n; i++)
+		sqlite3_bind_text(st, i + 1, b->texts[i], -1, SQLITE_STATIC);
+	if (b->flag >= 0 && b->ntexts < n)
+		sqlite3_bind_int(st, b->ntexts + 1, b->flag);
+	for (i = 0; i < b->nmore && b->ntexts + 2 + i <= n; i++)
+		sqlite3_bind_text(st, b->ntexts + 2 + i, b->more[i], -1,
+		    SQLITE_STATIC);
+	return st;
+}
+
+/* The instance fields peers read. */
+static int
+peer_field(const struct instance_field *f)
+{
+	static const char *const names[] = { "instance_id", "state",
+	    "private_dns", "private_ip", "availability_zone", "region" };
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(f->name, names[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static sqlite3_stmt *
+prepare3(sqlite3 *db, const char *head, const char *cand, const char *mid,
+    const char *where, const char *tail, const struct binds *b)
+{
+	sqlite3_stmt *st;
+	struct buf t;
+
+	buf_init(&t, 0);
+	if (buf_printf(&t, "%s%s%s", mid, where, tail) == -1)
+		return NULL;
+	st = prepare(db, head, cand, t.data, b);
+	buf_free(&t);
+	return st;
+}
+
+static const char *
+col(sqlite3_stmt *st, int i)
+{
+	const char *s = (const char *)sqlite3_column_text(st, i);
+
+	return s ? s : "";
+}
+
+/* Calls fn for every instance the query cand selects (the numbers n
+ * are put in a temporary table first, so the selection runs once), built
+ * from three scans ordered by n and merged; inst_where narrows the
+ * instances (on i.*) and tag_where the tags read (on key). light reads
+ * only what peers use (no security groups when light > 1). */
+static int
+each(struct cache *c, const char *cand, const char *inst_where,
+    const char *tag_where, int light, const struct binds *b,
+    awsxml_instance_fn fn, void *ctx, struct err *e)
+{
+	sqlite3_stmt *qc, *qi = NULL, *qt = NULL, *qs = NULL;
+	struct instance *in = NULL;
+	struct buf head;
+	size_t i;
+	int ri, rt, rs, rc = 0;
+	sqlite3_int64 n;
+
+	if (sqlite3_exec(c->db, "CREATE TEMP TABLE IF NOT EXISTS cand(n INTEGER "
+	    "PRIMARY KEY); DELETE FROM temp.cand", NULL, NULL, NULL) !=
+	    SQLITE_OK ||
+	    (qc = prepare(c->db, "INSERT OR IGNORE INTO temp.cand ", cand, "",
+	    b)) == NULL)
+		return db_err(e, ERR_UNAVAILABLE, c->path, c->db);
+	ri = sqlite3_step(qc);
+	sqlite3_finalize(qc);
+	if (ri != SQLITE_DONE)
+		return db_err(e, ERR_UNAVAILABLE, c->path, c->db);
+	buf_init(&head, 0);
+	(void)buf_puts(&head, "SELECT i.n");
+	for (i = 0; i < instance_nfields; i++)
+		(void)buf_printf(&head, ", i.%s", instance_fields[i].name);
+	if (buf_puts(&head, " FROM temp.cand c CROSS JOIN instances i "
+	    "ON i.n = c.n") == -1)
+		return NOMEM(e);
+	/* CROSS JOIN keeps cand outermost: rows come in n order, unsorted */
+	qi = prepare3(c->db, head.data, "", inst_where, "", " ORDER BY c.n", b);
+	buf_free(&head);
+	if (qi == NULL ||
+	    (qt = prepare3(c->db, "SELECT t.n, t.key, t.value FROM temp.cand c "
+	    "CROSS JOIN tags t ON t.n = c.n", "", tag_where, "",
+	    " ORDER BY c.n, t.seq", b)) == NULL ||
+	    (qs = prepare(c->db, "SELECT s.n, s.sg_id, s.name FROM temp.cand c "
+	    "CROSS JOIN sgs s ON s.n = c.n", light > 1 ? " WHERE 0" : "",
+	    " ORDER BY c.n, s.seq", b)) == NULL) {
+		rc = db_err(e, ERR_UNAVAILABLE, c->path, c->db);
+		goto out;
+	}
+	rt = sqlite3_step(qt);
+	rs = sqlite3_step(qs);
+	while ((ri = sqlite3_step(qi)) == SQLITE_ROW) {
+		n = sqlite3_column_int64(qi, 0);
+		if ((in = instance_new()) == NULL) {
+			rc = NOMEM(e);
+			goto out;
+		}
+		for (i = 0; i < instance_nfields; i++)
+			if ((!light || peer_field(&instance_fields[i])) &&
+			    instance_set(&INSTANCE_FIELD(in, &instance_fields[i]),
+			    col(qi, (int)i + 1)) == -1)
+				goto nomem;
+		for (; rt == SQLITE_ROW && sqlite3_column_int64(qt, 0) <= n;
+		    rt = sqlite3_step(qt))
+			if (sqlite3_column_int64(qt, 0) == n &&
+			    instance_add_tag(in, col(qt, 1), col(qt, 2)) == -1)
+				goto nomem;
+		for (; rs == SQLITE_ROW && sqlite3_column_int64(qs, 0) <= n;
+		    rs = sqlite3_step(qs))
+			if (sqlite3_column_int64(qs, 0) == n &&
+			    instance_add_group(in, col(qs, 1), col(qs, 2)) == -1)
+				goto nomem;
+		if ((rc = fn(in, ctx, e)) != 0)
+			goto out;
+		instance_free(in);
+		in = NULL;
+	}
+	if (ri != SQLITE_DONE || (rt != SQLITE_DONE && rt != SQLITE_ROW) ||
+	    (rs != SQLITE_DONE && rs != SQLITE_ROW))
+		rc = db_err(e, ERR_UNAVAILABLE, c->path, c->db);
+	goto out;
+nomem:
+	rc = NOMEM(e);
+out:
+	instance_free(in);
+	sqlite3_finalize(qi);
+	sqlite3_finalize(qt);
+	sqlite3_finalize(qs);
+	return rc;
+}
+
+int
+cache_match(void *src, enum lookup_strategy s, const char *const *vals,
+    size_t nv, awsxml_instance_fn fn, void *ctx, struct err *e)
+{
+	const char *v[2] = { vals[0], nv > 1 ? vals[1] : NULL };
+	struct binds b = { v, 2, -1, NULL, 0 };
+	const char *cand = NULL;
+
+	switch (s) {
+	case LOOKUP_INSTANCE_ID:
+		cand = "SELECT n FROM instances WHERE instance_id IN (?1, ?2)";
+		break;
+	case LOOKUP_PRIVATE_DNS:
+		cand = "SELECT n FROM instances WHERE private_dns IN (?1, ?2)";
+		break;
+	case LOOKUP_PRIVATE_IP:
+		cand = "SELECT n FROM instances WHERE private_ip IN (?1, ?2)";
+		break;
+	case LOOKUP_TAG_NAME:
+		cand = "SELECT n FROM tags WHERE key = 'Name' AND "
+		    "value IN (?1, ?2)";
+		break;
+	}
+	return each(src, cand, "", "", 0, &b, fn, ctx, e);
+}
+
+/* How many instances lack tag key; -1 with e filled on error. */
+static int
+count_untagged(struct cache *c, const char *key, struct err *e)
+{
+	sqlite3_stmt *st;
+	long long n = -1;
+
+	if (sqlite3_prepare_v2(c->db, "SELECT (SELECT count(*) FROM instances) - "
+	    "(SELECT count(*) FROM tags WHERE key = ?1)", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return db_err(e, ERR_UNAVAILABLE, c->path, c->db), -1;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (n < 0)
+		return db_err(e, ERR_UNAVAILABLE, c->path, c->db), -1;
+	return n > 0;
+}
+
+int
+cache_each_in_env(struct cache *c, const char *region, const char *env_tag,
+    const char *env, int untagged, const char *const *tag_keys,
+    size_t ntag_keys, awsxml_instance_fn fn, void *ctx, struct err *e)
+{
+	const char *v[3] = { env_tag, env, region };
+	struct binds b = { v, 3, untagged != 0, tag_keys, 0 };
+	struct buf where;
+	size_t i;
+	int rc;
+
+	buf_init(&where, 0);
+	(void)buf_puts(&where, "");
+	if (ntag_keys > 0 && ntag_keys <= CACHE_MAX_TAG_KEYS) {
+		b.nmore = (int)ntag_keys;
+		/* ?4 is the flag: the keys are ?5.. */
+		(void)buf_puts(&where, " AND key IN (");
+		for (i = 0; i < ntag_keys; i++)
+			(void)buf_printf(&where, "%s?%zu", i ? ", " : "", i + 5);
+		(void)buf_puts(&where, ")");
+	}
+	if (where.data == NULL)
+		return NOMEM(e);
+	/* the untagged half scans every instance: skip it when all have the
+	 * tag (a tag key is on an instance at most once) */
+	if (untagged && (rc = count_untagged(c, env_tag, e)) <= 0) {
+		if (rc < 0) {
+			buf_free(&where);
+			return e->code;
+		}
+		b.flag = 0;
+	}
+	rc = each(c, "SELECT n FROM tags WHERE key = ?1 AND value = ?2 UNION "
+	    "SELECT n FROM instances WHERE ?4 AND n NOT IN (SELECT n FROM tags "
+	    "WHERE key = ?1)", " WHERE i.region = ?3 AND i.state = 'running'",
+	    where.data, b.flag ? 1 : 2, &b, fn, ctx, e);
+	buf_free(&where);
+	return rc;
+}
+
+/* ---- writing */
+
+struct cache_writer {
+	char *path, *tmp;
+	int fd, lock;
+	sqlite3 *db;
+	sqlite3_stmt *ins, *tag, *sg;
+	long count;
+};
+
+static void
+dir_of(const char *path, char *dir, size_t size)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		(void)snprintf(dir, size, ".");
+	else if (slash == path)
+		(void)snprintf(dir, size, "/");
+	else
+		(void)snprintf(dir, size, "%.*s", (int)(slash - path), path);
+}
+
+/* Removes PATH.new-* (left by refreshes that were killed); the caller
+ * holds the lock, so none of them is being written. */
+static void
+remove_leftovers(const char *path)
+{
+	char dir[PATH_MAX], prefix[NAME_MAX + 8], full[PATH_MAX];
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	struct dirent *de;
+	DIR *d;
+
+	dir_of(path, dir, sizeof(dir));
+	(void)snprintf(prefix, sizeof(prefix), "%s.new-", base);
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, prefix, strlen(prefix)) == 0 &&
+		    (size_t)snprintf(full, sizeof(full), "%s/%s", dir,
+		    de->d_name) < sizeof(full))
+			(void)unlink(full);
+	closedir(d);
+}
+
+void
+cache_writer_abort(struct cache_writer *w)
+{
+	if (w == NULL)
+		return;
+	sqlite3_finalize(w->ins);
+	sqlite3_finalize(w->tag);
+	sqlite3_finalize(w->sg);
+	sqlite3_close(w->db);
+	if (w->fd != -1)
+		(void)close(w->fd);
+	if (w->tmp != NULL)
+		(void)unlink(w->tmp);
+	if (w->lock != -1)
+		(void)close(w->lock);	/* releases the flock */
+	free(w->path);
+	free(w->tmp);
+	free(w);
+}
+
+static int
+exec(struct cache_writer *w, const char *sql, struct err *e)
+{
+	if (sqlite3_exec(w->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return db_err(e, ERR_FAIL, w->tmp, w->db);
+	return 0;
+}
+
+int
+cache_writer_begin(const char *path, mode_t mode, struct cache_writer **out,
+    struct err *e)
+{
+	struct cache_writer *w;
+	struct buf sql, lock;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return NOMEM(e);
+	w->fd = w->lock = -1;
+	buf_init(&lock, 0);
+	if ((w->path = strdup(path)) == NULL ||
+	    buf_printf(&lock, "%s.lock", path) == -1 ||
+	    asprintf(&w->tmp, "%s.new-XXXXXX", path) == -1) {
+		w->tmp = NULL;
+		buf_free(&lock);
+		cache_writer_abort(w);
+		return NOMEM(e);
+	}
+	w->lock = open(lock.data, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (w->lock == -1 || flock(w->lock, LOCK_EX | LOCK_NB) == -1) {
+		rc = errno == EWOULDBLOCK ?
+		    err_set(e, ERR_FAIL, "another refresh of %s is running "
+		    "(%s is locked); not starting a second one", path,
+		    lock.data) :
+		    err_set(e, ERR_FAIL, "cannot lock %s: %s", lock.data,
+		    strerror(errno));
+		buf_free(&lock);
+		free(w->tmp);
+		w->tmp = NULL;	/* nothing of ours to remove */
+		cache_writer_abort(w);
+		return rc;
+	}
+	buf_free(&lock);
+	remove_leftovers(path);
+	if ((w->fd = mkstemp(w->tmp)) == -1) {
+		rc = err_set(e, ERR_FAIL, "cannot create %s: %s", w->tmp,
+		    strerror(errno));
+		free(w->tmp);
+		w->tmp = NULL;
+		cache_writer_abort(w);
+		return rc;
+	}
+	if (fchmod(w->fd, mode) == -1) {
+		rc = err_set(e, ERR_FAIL, "cannot set the mode of %s: %s",
+		    w->tmp, strerror(errno));
+		cache_writer_abort(w);
+		return rc;
+	}
+	if (sqlite3_open_v2(w->tmp, &w->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		rc = db_err(e, ERR_FAIL, w->tmp, w->db);
+		cache_writer_abort(w);
+		return rc;
+	}
+	/* the file only counts once renamed: no journal, no syncs until then */
+	buf_init(&sql, 0);
+	(void)buf_puts(&sql, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
+	    " PRAGMA locking_mode=EXCLUSIVE;"
+	    " CREATE TABLE instances(n INTEGER PRIMARY KEY");
+	for (i = 0; i < instance_nfields; i++)
+		(void)buf_printf(&sql, ", %s TEXT", instance_fields[i].name);
+	(void)buf_printf(&sql, "); %s BEGIN;", schema_tail);
+	rc = sql.data == NULL ? NOMEM(e) : exec(w, sql.data, e);
+	if (rc != 0) {
+		buf_free(&sql);
+		cache_writer_abort(w);
+		return rc;
+	}
+	buf_reset(&sql);
+	(void)buf_puts(&sql, "INSERT INTO instances VALUES (NULL");
+	for (i = 0; i < instance_nfields; i++)
+		(void)buf_puts(&sql, ", ?");
+	(void)buf_puts(&sql, ")");
+	if (sql.data == NULL ||
+	    sqlite3_prepare_v2(w->db, sql.data, -1, &w->ins, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(w->db, "INSERT INTO tags VALUES (?, ?, ?, ?)",
+	    -1, &w->tag, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(w->db, "INSERT INTO sgs VALUES (?, ?, ?, ?)",
+	    -1, &w->sg, NULL) != SQLITE_OK) {
+		rc = db_err(e, ERR_FAIL, w->tmp, w->db);
+		buf_free(&sql);
+		cache_writer_abort(w);
+		return rc;
+	}
+	buf_free(&sql);
+	*out = w;
+	return 0;
+}
+
+static int
+step(struct cache_writer *w, sqlite3_stmt *st, struct err *e)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : db_err(e, ERR_FAIL, w->tmp, w->db);
+}
+
+int
+cache_writer_add(const struct instance *in, void *ctx, struct err *e)
+{
+	struct cache_writer *w = ctx;
+	sqlite3_int64 n;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < instance_nfields; i++)
+		sqlite3_bind_text(w->ins, (int)i + 1,
+		    INSTANCE_FIELD(in, &instance_fields[i]), -1, SQLITE_STATIC);
+	if ((rc = step(w, w->ins, e)) != 0)
+		return rc;
+	n = sqlite3_last_insert_rowid(w->db);
+	for (i = 0; i < in->ntags; i++) {
+		sqlite3_bind_int64(w->tag, 1, n);
+		sqlite3_bind_int64(w->tag, 2, (sqlite3_int64)i);
+		sqlite3_bind_text(w->tag, 3, in->tags[i].key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(w->tag, 4, in->tags[i].value, -1,
+		    SQLITE_STATIC);
+		if ((rc = step(w, w->tag, e)) != 0)
+			return rc;
+	}
+	for (i = 0; i < in->ngroups; i++) {
+		sqlite3_bind_int64(w->sg, 1, n);
+		sqlite3_bind_int64(w->sg, 2, (sqlite3_int64)i);
+		sqlite3_bind_text(w->sg, 3, in->groups[i].id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(w->sg, 4, in->groups[i].name, -1,
+		    SQLITE_STATIC);
+		if ((rc = step(w, w->sg, e)) != 0)
+			return rc;
+	}
+	w->count++;
+	return 0;
+}
+
+int
+cache_writer_commit(struct cache_writer *w, time_t refreshed,
+    const char *regions, const char *scope, struct err *e)
+{
+	char dir[PATH_MAX], when[32], schema[16], count[32];
+	const char *keys[] = { "schema", "refreshed", "regions", "scope",
+	    "instances" };
+	const char *vals[5];
+	sqlite3_stmt *meta = NULL;
+	size_t i;
+	int rc, dfd;
+
+	snprintf(when, sizeof(when), "%lld", (long long)refreshed);
+	snprintf(schema, sizeof(schema), "%d", CACHE_SCHEMA);
+	snprintf(count, sizeof(count), "%ld", w->count);
+	vals[0] = schema;
+	vals[1] = when;
+	vals[2] = regions;
+	vals[3] = scope;
+	vals[4] = count;
+	if ((rc = exec(w, indexes, e)) != 0)
+		goto fail;
+	if (sqlite3_prepare_v2(w->db, "INSERT INTO meta VALUES (?, ?)", -1,
+	    &meta, NULL) != SQLITE_OK) {
+		rc = db_err(e, ERR_FAIL, w->tmp, w->db);
+		goto fail;
+	}
+	for (i = 0; i < 5; i++) {
+		sqlite3_bind_text(meta, 1, keys[i], -1, SQLITE_STATIC);
+		sqlite3_bind_text(meta, 2, vals[i], -1, SQLITE_STATIC);
+		if ((rc = step(w, meta, e)) != 0)
+			goto fail;
+	}
+	sqlite3_finalize(meta);
+	meta = NULL;
+	if ((rc = exec(w, "COMMIT", e)) != 0)
+		goto fail;
+	sqlite3_finalize(w->ins);
+	sqlite3_finalize(w->tag);
+	sqlite3_finalize(w->sg);
+	w->ins = w->tag = w->sg = NULL;
+	if (sqlite3_close(w->db) != SQLITE_OK) {
+		rc = db_err(e, ERR_FAIL, w->tmp, w->db);
+		goto fail;
+	}
+	w->db = NULL;
+	if (fsync(w->fd) == -1 || close(w->fd) == -1) {
+		w->fd = -1;
+		rc = err_set(e, ERR_FAIL, "cannot write %s: %s", w->tmp,
+		    strerror(errno));
+		goto fail;
+	}
+	w->fd = -1;
+	if (rename(w->tmp, w->path) == -1) {
+		rc = err_set(e, ERR_FAIL, "cannot rename %s over %s: %s",
+		    w->tmp, w->path, strerror(errno));
+		goto fail;
+	}
+	free(w->tmp);
+	w->tmp = NULL;
+	dir_of(w->path, dir, sizeof(dir));
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY)) != -1) {
+		(void)fsync(dfd);
+		(void)close(dfd);
+	}
+	cache_writer_abort(w);	/* nothing left to remove: releases the lock */
+	return 0;
+fail:
+	sqlite3_finalize(meta);
+	cache_writer_abort(w);
+	return rc;
+}

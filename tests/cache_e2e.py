@@ -1,0 +1,311 @@
+#!/usr/bin/python3
+"""The fleet cache end to end: enc/dna-gen --refresh, cache hits, the live
+fallback for new instances, the stale fallback, broken caches, the lock,
+SIGKILL during a refresh, and readers racing a refresh.
+
+These are scenarios (several commands and checks in order), so they are
+code rather than fixtures/e2e cases; each says why it exists. Run:
+    tests/cache_e2e.py --build build [NAME...]
+"""
+
+import argparse
+import concurrent.futures
+import fcntl
+import os
+import re
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e import EXPECTED, FIXTURES, SECRETS, Fake, base_env  # noqa: E402
+
+CONFIG = os.path.join(FIXTURES, "configs", "chef.yaml")
+
+
+class Failed(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Failed(what)
+
+
+class Ctx:
+    def __init__(self, build, fake, tmp):
+        self.build, self.fake, self.tmp = build, fake, tmp
+        self.db = os.path.join(tmp, "fleet.db")
+        self.config = self.write_config()
+
+    def write_config(self, extra_cache="", name="config.yaml"):
+        with open(CONFIG) as f:
+            text = f.read()
+        path = os.path.join(self.tmp, name)
+        with open(path, "w") as f:
+            f.write(text + "cache: {path: %s%s}\n" % (self.db, extra_cache))
+        return path
+
+    def env(self):
+        return base_env(self.tmp, self.fake)
+
+    def run(self, prog, *args, config=None, want=0, timeout=60):
+        argv = [os.path.join(self.build, prog), "-c", config or self.config] + list(args)
+        p = subprocess.run(argv, env=self.env(), capture_output=True, timeout=timeout)
+        out, err = p.stdout.decode(), p.stderr.decode()
+        for s in SECRETS:
+            check(s not in out and s not in err, "a secret in the output of %s" % argv)
+        if "Sanitizer" in err or "runtime error" in err:
+            raise Failed("sanitizer report:\n" + err)
+        if want is not None and p.returncode != want:
+            raise Failed("%s exited %d, want %d; stderr: %s" % (
+                " ".join(argv[1:]), p.returncode, want, err))
+        if p.returncode != 0:
+            check(out == "", "stdout not empty on failure")
+            check(err.count("\n") == 1, "stderr is not one line: %r" % err)
+        return p.returncode, out, err
+
+    def refresh(self, config=None):
+        rc, out, err = self.run("enc", "--refresh", config=config)
+        check(out == "", "refresh printed on stdout")
+        check(re.fullmatch(r"enc: refreshed %s: \d+ instances, 1 region, \d+ pages, "
+                           r"\d+ requests, [0-9.]+ s\n" % re.escape(self.db), err),
+              "refresh summary: %r" % err)
+        return err
+
+    def requests(self):
+        return self.fake.control("stats")["ec2_requests"]
+
+    def expected(self, name):
+        with open(os.path.join(EXPECTED, name)) as f:
+            return f.read()
+
+    def leftovers(self):
+        return sorted(n for n in os.listdir(self.tmp) if ".new-" in n)
+
+
+def test_hit_matches_live(c):
+    """A cache hit answers with no EC2 request and prints exactly what the
+    live lookup prints, for enc and for dna-gen with peers in all three
+    peer paths (tag filter, untagged default, environment from a group)."""
+    c.refresh()
+    st = os.stat(c.db)
+    check(st.st_mode & 0o777 == 0o640, "cache mode %o, want 640" % (st.st_mode & 0o777))
+    with open(c.db, "rb") as f:
+        data = f.read()
+    for s in SECRETS + ["AKIDTEST"]:
+        check(s.encode() not in data, "the cache holds a credential")
+    c.fake.control("fault", {"kind": "throttle", "count": -1})
+    before = c.requests()
+    for node, expected in [("i-0c000000000000003", "dna-prod-api.json"),
+                           ("api-s1", "dna-staging-two-roles.json"),
+                           ("ci-1", "dna-dev-from-group.json"),
+                           ("i-0c000000000000009", "dna-pending-self.json")]:
+        _, out, err = c.run("dna-gen", node)
+        check(out == c.expected(expected), "dna-gen %s from the cache differs from %s"
+              % (node, expected))
+        check(err == "", "stderr on a cache hit: %r" % err)
+    _, out, _ = c.run("enc", "web-s1")
+    check("ec2_instance_id: i-0c000000000000012" in out, "enc from the cache: %r" % out)
+    check(c.requests() == before, "a cache hit made %d EC2 requests" % (c.requests() - before))
+    # ambiguous in the cache, as live
+    rc, out, err = c.run("dna-gen", "mongo-1", want=4)
+    check("i-0c000000000000004" in err and "i-0c000000000000005" in err, err)
+    c.fake.control("reset")
+    _, live, _ = c.run("dna-gen", "--live", "i-0c000000000000003")
+    check(live == c.expected("dna-prod-api.json"), "--live output differs")
+    check(c.requests() >= 2, "--live made no request")
+
+
+def test_new_instance_live(c):
+    """An instance that booted after the refresh is not in the cache: it is
+    looked up live and classified at once."""
+    c.fake.control("config", {"hidden": ["i-0c000000000000003"]})
+    c.refresh()
+    c.fake.control("reset")
+    _, out, _ = c.run("dna-gen", "i-0c000000000000003")
+    check(c.requests() >= 1, "the new instance was not looked up live")
+    # the cache's peers lack it; the node adds itself: the same document
+    check(out == c.expected("dna-prod-api.json"), "new instance output")
+    c.fake.control("fault", {"kind": "throttle", "count": -1})
+    c.run("enc", "i-0c000000000000003", want=3)
+
+
+def test_stale_fallback(c):
+    """When EC2 fails, a cache older than max_age but younger than
+    stale_max_age answers with one warning line and exit 0; older, exit 3."""
+    stale = c.write_config(", max_age: 0, stale_max_age: 86400", "stale.yaml")
+    c.refresh(stale)
+    c.fake.control("reset")
+    before = c.requests()
+    _, live, err = c.run("dna-gen", "i-0c000000000000003", config=stale)
+    check(c.requests() > before and err == "", "max_age 0 did not go live")
+    c.fake.control("fault", {"kind": "throttle", "count": -1})
+    _, out, err = c.run("dna-gen", "i-0c000000000000003", config=stale)
+    check(out == live, "stale answer differs from the live one")
+    check(re.fullmatch(r"dna-gen: EC2 unavailable \(.*RequestLimitExceeded.*\); answering "
+                       r"from the cache refreshed \d+ s ago\n", err), "warning: %r" % err)
+    _, out, err = c.run("enc", "web-s1", config=stale)
+    check(err.count("\n") == 1 and "answering from the cache" in err, err)
+    old = c.write_config(", max_age: 0, stale_max_age: 0", "old.yaml")
+    _, _, err = c.run("enc", "web-s1", config=old, want=3)
+    check("RequestLimitExceeded" in err, err)
+
+
+def test_broken_caches(c):
+    """A file that is not SQLite, a cache of another schema version, and a
+    cache built with other aws.filters are ignored with one warning (the
+    lookup goes live) and replaced by the next refresh."""
+    with open(c.db, "w") as f:
+        f.write("this is not a database\n" * 100)
+    _, out, err = c.run("enc", "web-s1")
+    check(re.fullmatch(r"enc: ignoring cache .*fleet.db: .*; the next --refresh "
+                       r"rebuilds it\n", err), "warning: %r" % err)
+    c.refresh()
+    c.fake.control("fault", {"kind": "throttle", "count": -1})
+    _, _, err = c.run("enc", "web-s1")
+    check(err == "", "a rebuilt cache still warns: %r" % err)
+    c.fake.control("reset")
+    db = sqlite3.connect(c.db)
+    db.execute("UPDATE meta SET value = '99' WHERE key = 'schema'")
+    db.commit()
+    db.close()
+    _, _, err = c.run("enc", "web-s1")
+    check(re.fullmatch(r"enc: ignoring cache .* has schema version 99; this program reads "
+                       r"version 1; the next --refresh rebuilds it\n", err), err)
+    c.refresh()
+    scoped = c.write_config("", "scoped.yaml")
+    text = open(scoped).read().replace("aws:\n  region: us-east-1\n",
+                                       "aws:\n  region: us-east-1\n  filters: {\"tag:env\": [staging]}\n")
+    with open(scoped, "w") as f:
+        f.write(text)
+    _, _, err = c.run("enc", "web-s1", config=scoped)
+    check("built with other aws.filters" in err, err)
+    with open(c.db, "wb") as f:
+        f.write(b"")
+    _, _, err = c.run("enc", "web-s1")
+    check("ignoring" in err, "an empty file: %r" % err)
+
+
+def test_refresh_fails_keeps_cache(c):
+    """A refresh that fails (EC2 throttling) exits 3 and leaves the old cache
+    as it was, and no temporary file."""
+    c.refresh()
+    with open(c.db, "rb") as f:
+        old = f.read()
+    c.fake.control("fault", {"kind": "throttle", "count": -1})
+    _, _, err = c.run("enc", "--refresh", want=3)
+    check("RequestLimitExceeded" in err, err)
+    with open(c.db, "rb") as f:
+        check(f.read() == old, "the cache changed")
+    check(c.leftovers() == [], "left %r" % c.leftovers())
+
+
+def test_lock(c):
+    """A second refresh while one holds the lock exits 4 saying so."""
+    with open(c.db + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _, _, err = c.run("enc", "--refresh", want=4)
+        check(re.fullmatch(r"enc: another refresh of .*fleet.db is running .*\n", err), err)
+    c.refresh()
+
+
+def test_kill_during_refresh(c):
+    """SIGKILL at several points of a refresh (before the first answer,
+    between pages, while the fake hangs on a page) leaves the previous cache
+    intact and usable; the next refresh removes what the killed one left."""
+    c.refresh()
+    with open(c.db, "rb") as f:
+        good = f.read()
+    c.fake.control("config", {"page_size": 3})
+    for delay in (0.05, 0.3, 0.7, 1.2):
+        c.fake.control("fault", {"kind": "hang", "count": -1, "delay": 0.25})
+        p = subprocess.Popen([os.path.join(c.build, "enc"), "-c", c.config, "--refresh"],
+                             env=c.env(), stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        p.kill()
+        p.wait()
+        check(p.returncode == -signal.SIGKILL, "refresh ended before the kill (%s s)" % delay)
+        with open(c.db, "rb") as f:
+            check(f.read() == good, "the cache changed after a kill at %s s" % delay)
+        c.fake.control("reset")
+        c.fake.control("config", {"page_size": 3})
+        c.fake.control("fault", {"kind": "throttle", "count": -1})
+        _, out, _ = c.run("dna-gen", "i-0c000000000000003")
+        check(out == c.expected("dna-prod-api.json"), "the cache answers wrongly after a kill")
+        c.fake.control("reset")
+        c.fake.control("config", {"page_size": 3})
+    check(c.leftovers() != [], "the killed refreshes left nothing: the kills came too late")
+    c.fake.control("reset")
+    c.refresh()
+    check(c.leftovers() == [], "the next refresh left %r" % c.leftovers())
+
+
+def test_readers_during_refresh(c):
+    """enc lookups, 10 at a time, at least 50, until a refresh (slowed by the
+    fake) has replaced the cache: all succeed with the right output."""
+    c.refresh()
+    _, want, _ = c.run("enc", "web-s1")
+    c.fake.control("config", {"page_size": 2})
+    c.fake.control("fault", {"kind": "hang", "count": 6, "delay": 0.2})
+    refresh = subprocess.Popen([os.path.join(c.build, "enc"), "-c", c.config, "--refresh"],
+                               env=c.env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def one(_):
+        return c.run("enc", "web-s1", want=None)
+
+    # readers in waves of 10 until the refresh has renamed its file in
+    results = []
+    with concurrent.futures.ThreadPoolExecutor(max_workers=10) as pool:
+        while refresh.poll() is None or len(results) < 50:
+            results += list(pool.map(one, range(10)))
+    _, err = refresh.communicate(timeout=60)
+    check(refresh.returncode == 0, "the refresh failed: %r" % err)
+    check(len(results) >= 50, "only %d readers" % len(results))
+    bad = [r for r in results if r[0] != 0 or r[1] != want or r[2] != ""]
+    check(not bad, "%d of 50 readers failed: %r" % (len(bad), bad[:2]))
+
+
+TESTS = [test_hit_matches_live, test_new_instance_live, test_stale_fallback,
+         test_broken_caches, test_refresh_fails_keeps_cache, test_lock,
+         test_kill_during_refresh, test_readers_during_refresh]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--build", default="build")
+    ap.add_argument("names", nargs="*")
+    args = ap.parse_args()
+    build = os.path.abspath(args.build)
+    work = tempfile.mkdtemp(prefix="cache-e2e-")
+    fake = Fake("chef", work)
+    failed = passed = 0
+    try:
+        for t in TESTS:
+            if args.names and t.__name__ not in args.names:
+                continue
+            fake.control("reset")
+            tmp = tempfile.mkdtemp(prefix=t.__name__ + "-", dir=work)
+            try:
+                t(Ctx(build, fake, tmp))
+                passed += 1
+                print("ok   %s" % t.__name__)
+            except (Failed, subprocess.TimeoutExpired, OSError) as e:
+                failed += 1
+                print("FAIL %s\n     %s\n     (%s)" % (t.__name__, e,
+                                                      t.__doc__.split("\n")[0]))
+    finally:
+        fake.stop()
+        if not failed:
+            shutil.rmtree(work, ignore_errors=True)
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed or not passed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

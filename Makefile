@@ -26,8 +26,10 @@ ALL_CFLAGS = $(WARN) $(if $(WERROR),-Werror) $(OPT) -g -D_GNU_SOURCE \
            -DVERSION='"$(VERSION)"' -Ilib \
            $(shell pkg-config --cflags $(PKGS)) $(CFLAGS)
 ALL_LDFLAGS = $(if $(SAN),$(SANFLAGS)) $(LDFLAGS)
-# libcurl is dlopen()ed on first use (lib/http.c): only its headers at build time
-LIBS     = $(shell pkg-config --libs $(filter-out libcurl,$(PKGS))) -ldl
+# libcurl, libcrypto and libxml2 are dlopen()ed at first use (lib/dynload.h):
+# only their headers at build time
+LAZY     = libcurl openssl libxml-2.0
+LIBS     = $(shell pkg-config --libs $(filter-out $(LAZY),$(PKGS))) -ldl
 TESTLIBS = $(shell pkg-config --libs $(TESTPKGS))
 
 LIB_SRC  = $(sort $(wildcard lib/*.c))

@@ -8,10 +8,64 @@
 #include <libxml/xmlreader.h>
 
 #include "awsxml.h"
+#include "dynload.h"
 #include "buf.h"
 #include "util.h"
 
 #define EC2_NS_PREFIX "http://ec2.amazonaws.com/doc/"
+
+/* The libxml2 functions used, loaded at first use (see dynload.h). */
+struct xml_api {
+	void (*set_error_func)(void *, xmlGenericErrorFunc);
+	xmlDocPtr (*read_memory)(const char *, int, const char *, const char *, int);
+	void (*free_doc)(xmlDocPtr);
+	xmlNodePtr (*root_element)(const xmlDoc *);
+	xmlChar *(*node_content)(const xmlNode *);
+	xmlTextReaderPtr (*reader_for_memory)(const char *, int, const char *, const char *, int);
+	int (*reader_read)(xmlTextReaderPtr);
+	int (*reader_node_type)(xmlTextReaderPtr);
+	int (*reader_depth)(xmlTextReaderPtr);
+	const xmlChar *(*reader_local_name)(xmlTextReaderPtr);
+	const xmlChar *(*reader_ns_uri)(xmlTextReaderPtr);
+	int (*reader_is_empty)(xmlTextReaderPtr);
+	const xmlChar *(*reader_value)(xmlTextReaderPtr);
+	void (*free_reader)(xmlTextReaderPtr);
+	xmlFreeFunc *free_var;		/* xmlFree is a variable */
+};
+static struct xml_api api;
+static int api_ready;
+
+static int
+load_xml(struct err *e)
+{
+#define S(field, name) DYNLOAD_SYM(struct xml_api, field, name)
+	static const struct dynload_sym syms[] = {
+		S(set_error_func, "xmlSetGenericErrorFunc"),
+		S(read_memory, "xmlReadMemory"),
+		S(free_doc, "xmlFreeDoc"),
+		S(root_element, "xmlDocGetRootElement"),
+		S(node_content, "xmlNodeGetContent"),
+		S(reader_for_memory, "xmlReaderForMemory"),
+		S(reader_read, "xmlTextReaderRead"),
+		S(reader_node_type, "xmlTextReaderNodeType"),
+		S(reader_depth, "xmlTextReaderDepth"),
+		S(reader_local_name, "xmlTextReaderConstLocalName"),
+		S(reader_ns_uri, "xmlTextReaderConstNamespaceUri"),
+		S(reader_is_empty, "xmlTextReaderIsEmptyElement"),
+		S(reader_value, "xmlTextReaderConstValue"),
+		S(free_reader, "xmlFreeTextReader"),
+		S(free_var, "xmlFree"),
+	};
+#undef S
+
+	if (api_ready)
+		return 0;
+	if (dynload("libxml2.so.2", "libxml2", syms,
+	    sizeof(syms) / sizeof(syms[0]), &api, e) != 0)
+		return e->code;
+	api_ready = 1;
+	return 0;
+}
 
 static void
 silent(void *ctx, const char *msg, ...)
@@ -27,12 +81,12 @@ parse(const char *xml, size_t len)
 
 	if (len > INT_MAX)
 		return NULL;
-	xmlSetGenericErrorFunc(NULL, silent);
+	api.set_error_func(NULL, silent);
 	/* No network, no entity substitution, no DTD loading. */
-	doc = xmlReadMemory(xml, (int)len, "response.xml", NULL,
+	doc = api.read_memory(xml, (int)len, "response.xml", NULL,
 	    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 	if (doc != NULL && (doc->intSubset != NULL || doc->extSubset != NULL)) {
-		xmlFreeDoc(doc);	/* AWS never sends a DTD: refuse entities */
+		api.free_doc(doc);	/* AWS never sends a DTD: refuse entities */
 		return NULL;
 	}
 	return doc;
@@ -90,10 +144,10 @@ text(const xmlNode *n, const char *p)
 	n = path(n, p);
 	if (n == NULL)
 		return strdup("");
-	if ((c = xmlNodeGetContent(n)) == NULL)
+	if ((c = api.node_content(n)) == NULL)
 		return strdup("");
 	s = strdup((const char *)c);
-	xmlFree(c);
+	(*api.free_var)(c);
 	return s;
 }
 
@@ -324,21 +378,23 @@ awsxml_describe_instances(const char *xml, size_t len, const char *region,
 	int ret, type, depth, rc = 0, root_ok = 0, rset = 0;
 
 	*next_token = NULL;
+	if (load_xml(e) != 0)
+		return e->code;
 	memset(&pg, 0, sizeof(pg));
 	pg.target = -1;
 	buf_init(&pg.text, 0);
 	if (len > INT_MAX)
 		return err_set(e, ERR_UNAVAILABLE, "EC2 answered with a body "
 		    "too large to parse (%zu bytes)", len);
-	xmlSetGenericErrorFunc(NULL, silent);
+	api.set_error_func(NULL, silent);
 	/* No network, no entity substitution, no DTD loading. */
-	if ((r = xmlReaderForMemory(xml, (int)len, "response.xml", NULL,
+	if ((r = api.reader_for_memory(xml, (int)len, "response.xml", NULL,
 	    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
 	    XML_PARSE_NOBLANKS | XML_PARSE_COMPACT)) == NULL)
 		return err_set(e, ERR_FAIL, "out of memory");
-	while (rc == 0 && (ret = xmlTextReaderRead(r)) == 1) {
-		type = xmlTextReaderNodeType(r);
-		depth = xmlTextReaderDepth(r);
+	while (rc == 0 && (ret = api.reader_read(r)) == 1) {
+		type = api.reader_node_type(r);
+		depth = api.reader_depth(r);
 		if (type == XML_READER_TYPE_DOCUMENT_TYPE) {
 			ret = -1;	/* AWS never sends a DTD: refuse entities */
 			break;
@@ -346,13 +402,13 @@ awsxml_describe_instances(const char *xml, size_t len, const char *region,
 		if (depth < 0 || depth >= MAX_DEPTH)
 			continue;
 		if (type == XML_READER_TYPE_ELEMENT) {
-			pg.names[depth] = (const char *)xmlTextReaderConstLocalName(r);
+			pg.names[depth] = (const char *)api.reader_local_name(r);
 			if (pg.names[depth] == NULL) {
 				rc = err_set(e, ERR_FAIL, "out of memory");
 				break;
 			}
 			if (depth == 0) {
-				ns = (const char *)xmlTextReaderConstNamespaceUri(r);
+				ns = (const char *)api.reader_ns_uri(r);
 				if (strcmp(pg.names[0],
 				    "DescribeInstancesResponse") != 0 ||
 				    ns == NULL || strncmp(ns, EC2_NS_PREFIX,
@@ -374,7 +430,7 @@ awsxml_describe_instances(const char *xml, size_t len, const char *region,
 				break;
 			}
 			open_element(&pg, depth);
-			if (xmlTextReaderIsEmptyElement(r))
+			if (api.reader_is_empty(r))
 				rc = close_element(&pg, depth, region, e);
 		} else if (type == XML_READER_TYPE_END_ELEMENT) {
 			rc = close_element(&pg, depth, region, e);
@@ -383,7 +439,7 @@ awsxml_describe_instances(const char *xml, size_t len, const char *region,
 		    type == XML_READER_TYPE_WHITESPACE ||
 		    type == XML_READER_TYPE_SIGNIFICANT_WHITESPACE) &&
 		    pg.target != -1 && depth > pg.target) {
-			const char *v = (const char *)xmlTextReaderConstValue(r);
+			const char *v = (const char *)api.reader_value(r);
 			if (v != NULL && buf_puts(&pg.text, v) == -1)
 				rc = err_set(e, ERR_FAIL, "out of memory");
 		}
@@ -398,7 +454,7 @@ awsxml_describe_instances(const char *xml, size_t len, const char *region,
 	if (rc == 0 && !rset)
 		rc = err_set(e, ERR_UNAVAILABLE, "DescribeInstancesResponse "
 		    "without a reservationSet");
-	xmlFreeTextReader(r);
+	api.free_reader(r);
 	instance_free(pg.in);
 	free(pg.pair[0]);
 	free(pg.pair[1]);
@@ -429,12 +485,13 @@ awsxml_error(const char *xml, size_t len, char **code, char **message)
 {
 	xmlDocPtr doc;
 	xmlNode *root, *err = NULL;
+	struct err e = { 0 };
 	int rc = -1;
 
 	*code = *message = NULL;
-	if ((doc = parse(xml, len)) == NULL)
+	if (load_xml(&e) != 0 || (doc = parse(xml, len)) == NULL)
 		return -1;
-	root = xmlDocGetRootElement(doc);
+	root = api.root_element(doc);
 	if (is(root, "Response"))
 		err = path(root, "Errors/Error");
 	else if (is(root, "ErrorResponse"))
@@ -451,6 +508,6 @@ awsxml_error(const char *xml, size_t len, char **code, char **message)
 	}
 	rc = 0;
 out:
-	xmlFreeDoc(doc);
+	api.free_doc(doc);
 	return rc;
 }

@@ -30,6 +30,8 @@ ec2_new(const struct ec2_opts *o, struct http *http,
 {
 	struct ec2 *c;
 
+	if (sigv4_init(e) != 0)
+		return NULL;
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		err_set(e, ERR_FAIL, "out of memory");
 		return NULL;

@@ -1,18 +1,13 @@
-/* http: the project's only user of libcurl, loaded on first use.
- *
- * libcurl and the 35 libraries it needs take longer to map and relocate
- * than a cache hit takes to answer, so the binaries are not linked to
- * it: the first request dlopen()s libcurl.so.4 (Debian's libcurl4). */
-#include <dlfcn.h>
+/* http: the project's only user of libcurl, loaded at the first request
+ * (see dynload.h). */
 #include <stdlib.h>
 #include <string.h>
 
 #include <curl/curl.h>
 
+#include "dynload.h"
 #include "http.h"
 #include "util.h"
-
-#define CURL_SONAME "libcurl.so.4"
 
 struct http {
 	CURL *curl;
@@ -20,9 +15,8 @@ struct http {
 	char *ca_bundle;
 };
 
-/* The libcurl functions this file calls, resolved once. */
-static struct {
-	int ready;
+/* The libcurl functions this file calls. */
+struct curl_api {
 	CURLcode (*global_init)(long);
 	CURL *(*easy_init)(void);
 	void (*easy_cleanup)(CURL *);
@@ -38,51 +32,41 @@ static struct {
 	CURLUcode (*url_set)(CURLU *, CURLUPart, const char *, unsigned int);
 	CURLUcode (*url_get)(const CURLU *, CURLUPart, char **, unsigned int);
 	void (*free)(void *);
-} api;
+};
+static struct curl_api api;
+static int api_ready;
 
 static int
 load_curl(struct err *e)
 {
-	static const struct {
-		const char *name;
-		size_t offset;
-	} syms[] = {
-#define SYM(field, name) { name, offsetof(__typeof__(api), field) }
-		SYM(global_init, "curl_global_init"),
-		SYM(easy_init, "curl_easy_init"),
-		SYM(easy_cleanup, "curl_easy_cleanup"),
-		SYM(easy_reset, "curl_easy_reset"),
-		SYM(easy_setopt, "curl_easy_setopt"),
-		SYM(easy_perform, "curl_easy_perform"),
-		SYM(easy_getinfo, "curl_easy_getinfo"),
-		SYM(easy_strerror, "curl_easy_strerror"),
-		SYM(slist_append, "curl_slist_append"),
-		SYM(slist_free_all, "curl_slist_free_all"),
-		SYM(url, "curl_url"),
-		SYM(url_cleanup, "curl_url_cleanup"),
-		SYM(url_set, "curl_url_set"),
-		SYM(url_get, "curl_url_get"),
-		SYM(free, "curl_free"),
-#undef SYM
+#define S(field, name) DYNLOAD_SYM(struct curl_api, field, name)
+	static const struct dynload_sym syms[] = {
+		S(global_init, "curl_global_init"),
+		S(easy_init, "curl_easy_init"),
+		S(easy_cleanup, "curl_easy_cleanup"),
+		S(easy_reset, "curl_easy_reset"),
+		S(easy_setopt, "curl_easy_setopt"),
+		S(easy_perform, "curl_easy_perform"),
+		S(easy_getinfo, "curl_easy_getinfo"),
+		S(easy_strerror, "curl_easy_strerror"),
+		S(slist_append, "curl_slist_append"),
+		S(slist_free_all, "curl_slist_free_all"),
+		S(url, "curl_url"),
+		S(url_cleanup, "curl_url_cleanup"),
+		S(url_set, "curl_url_set"),
+		S(url_get, "curl_url_get"),
+		S(free, "curl_free"),
 	};
-	void *dl, *f;
-	size_t i;
+#undef S
 
-	if (api.ready)
+	if (api_ready)
 		return 0;
-	if ((dl = dlopen(CURL_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL)
-		return err_set(e, ERR_FAIL, "cannot load %s (install Debian's "
-		    "libcurl4): %s", CURL_SONAME, dlerror());
-	for (i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
-		if ((f = dlsym(dl, syms[i].name)) == NULL)
-			return err_set(e, ERR_FAIL, "%s has no %s", CURL_SONAME,
-			    syms[i].name);
-		/* POSIX: a function's address comes back as a void * */
-		memcpy((char *)&api + syms[i].offset, &f, sizeof(f));
-	}
+	if (dynload("libcurl.so.4", "libcurl4", syms,
+	    sizeof(syms) / sizeof(syms[0]), &api, e) != 0)
+		return -1;
 	if (api.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return err_set(e, ERR_FAIL, "cannot initialise libcurl");
-	api.ready = 1;	/* dl stays loaded for the process */
+	api_ready = 1;
 	return 0;
 }
 
@@ -169,7 +153,7 @@ http_request(struct http *h, const char *method, const char *url,
 	size_t i;
 
 	if (load_curl(e) != 0)
-		return HTTP_PERMANENT;
+		return HTTP_PERMANENT;	/* ERR_FAIL: retrying cannot help */
 	if (h->curl == NULL && (h->curl = api.easy_init()) == NULL) {
 		err_set(e, ERR_FAIL, "cannot initialise libcurl");
 		return HTTP_PERMANENT;

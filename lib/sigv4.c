@@ -7,17 +7,49 @@
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
 
+#include "dynload.h"
 #include "sigv4.h"
 #include "util.h"
 
 #define SIGV4_ALGORITHM "AWS4-HMAC-SHA256"
+
+/* The libcrypto functions used, loaded by sigv4_init (see dynload.h). */
+struct crypto_api {
+	unsigned char *(*sha256)(const unsigned char *, size_t,
+	    unsigned char *);
+	unsigned char *(*hmac)(const EVP_MD *, const void *, int,
+	    const unsigned char *, size_t, unsigned char *, unsigned int *);
+	const EVP_MD *(*evp_sha256)(void);
+};
+static struct crypto_api api;
+static int api_ready;
+
+int
+sigv4_init(struct err *e)
+{
+#define S(field, name) DYNLOAD_SYM(struct crypto_api, field, name)
+	static const struct dynload_sym syms[] = {
+		S(sha256, "SHA256"),
+		S(hmac, "HMAC"),
+		S(evp_sha256, "EVP_sha256"),
+	};
+#undef S
+
+	if (api_ready)
+		return 0;
+	if (dynload("libcrypto.so.3", "libssl3", syms,
+	    sizeof(syms) / sizeof(syms[0]), &api, e) != 0)
+		return e->code;
+	api_ready = 1;
+	return 0;
+}
 
 void
 sigv4_sha256_hex(const void *data, size_t len, char out[65])
 {
 	unsigned char md[SHA256_DIGEST_LENGTH];
 
-	SHA256(data, len, md);
+	api.sha256(data, len, md);
 	util_hex(md, sizeof(md), out);
 }
 
@@ -364,7 +396,7 @@ hmac(const void *key, size_t keylen, const void *msg, size_t msglen,
 {
 	unsigned int outlen = 32;
 
-	return HMAC(EVP_sha256(), key, (int)keylen, msg, msglen, out,
+	return api.hmac(api.evp_sha256(), key, (int)keylen, msg, msglen, out,
 	    &outlen) == NULL ? -1 : 0;
 }
 

@@ -6,6 +6,11 @@
 #include <time.h>
 
 #include "buf.h"
+#include "err.h"
+
+/* Loads libcrypto (at first use, see dynload.h); every other sigv4_
+ * function needs it done. Returns 0 or ERR_FAIL with e filled. */
+int sigv4_init(struct err *e);
 
 struct sigv4_header {
 	const char *name;

@@ -190,8 +190,13 @@ main(void)
 		cmocka_unit_test(test_uri_encode),
 	};
 	struct tu_group g = TU_GROUP("sigv4");
+	struct err e = { 0 };
 	size_t i;
 
+	if (sigv4_init(&e) != 0) {
+		fprintf(stderr, "%s\n", e.msg);
+		return 1;
+	}
 	if (tu_add_glob(&g, "sigv4/*/", test_case) != 31) {
 		fprintf(stderr, "%s/sigv4/*/: expected the 31 SigV4 suite "
 		    "cases\n", tu_fixtures());

@@ -5,7 +5,7 @@
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
-#include <libxml/xmlreader.h>
+#include <libxml/parserInternals.h>
 
 #include "awsxml.h"
 #include "dynload.h"
@@ -21,15 +21,12 @@ struct xml_api {
 	void (*free_doc)(xmlDocPtr);
 	xmlNodePtr (*root_element)(const xmlDoc *);
 	xmlChar *(*node_content)(const xmlNode *);
-	xmlTextReaderPtr (*reader_for_memory)(const char *, int, const char *, const char *, int);
-	int (*reader_read)(xmlTextReaderPtr);
-	int (*reader_node_type)(xmlTextReaderPtr);
-	int (*reader_depth)(xmlTextReaderPtr);
-	const xmlChar *(*reader_local_name)(xmlTextReaderPtr);
-	const xmlChar *(*reader_ns_uri)(xmlTextReaderPtr);
-	int (*reader_is_empty)(xmlTextReaderPtr);
-	const xmlChar *(*reader_value)(xmlTextReaderPtr);
-	void (*free_reader)(xmlTextReaderPtr);
+	xmlParserCtxtPtr (*create_push_ctxt)(xmlSAXHandlerPtr, void *,
+	    const char *, int, const char *);
+	int (*ctxt_use_options)(xmlParserCtxtPtr, int);
+	int (*parse_chunk)(xmlParserCtxtPtr, const char *, int, int);
+	void (*free_ctxt)(xmlParserCtxtPtr);
+	void (*stop_parser)(xmlParserCtxtPtr);
 	xmlFreeFunc *free_var;		/* xmlFree is a variable */
 };
 static struct xml_api api;
@@ -45,15 +42,11 @@ load_xml(struct err *e)
 		S(free_doc, "xmlFreeDoc"),
 		S(root_element, "xmlDocGetRootElement"),
 		S(node_content, "xmlNodeGetContent"),
-		S(reader_for_memory, "xmlReaderForMemory"),
-		S(reader_read, "xmlTextReaderRead"),
-		S(reader_node_type, "xmlTextReaderNodeType"),
-		S(reader_depth, "xmlTextReaderDepth"),
-		S(reader_local_name, "xmlTextReaderConstLocalName"),
-		S(reader_ns_uri, "xmlTextReaderConstNamespaceUri"),
-		S(reader_is_empty, "xmlTextReaderIsEmptyElement"),
-		S(reader_value, "xmlTextReaderConstValue"),
-		S(free_reader, "xmlFreeTextReader"),
+		S(create_push_ctxt, "xmlCreatePushParserCtxt"),
+		S(ctxt_use_options, "xmlCtxtUseOptions"),
+		S(parse_chunk, "xmlParseChunk"),
+		S(free_ctxt, "xmlFreeParserCtxt"),
+		S(stop_parser, "xmlStopParser"),
 		S(free_var, "xmlFree"),
 	};
 #undef S
@@ -170,13 +163,14 @@ static const struct {
 	{ "launchTime", offsetof(struct instance, launch_time) },
 };
 
-/* ---- DescribeInstances, streamed: the page is read with xmlTextReader,
- * one node at a time, into instances (a 1,000-instance page as a tree
+/* ---- DescribeInstances, streamed: the page is read with SAX2 callbacks,
+ * one event at a time (no tree), into instances (a 1,000-instance page as a tree
  * takes tens of megabytes; as instances, one). They are handed to the
  * callback only once the whole page has parsed: a malformed page gives
  * nothing. */
 
 #define MAX_DEPTH 64
+#define PUSH_CHUNK (64 * 1024)
 
 /* Paths below an instance's <item>, and what their text is. */
 enum kind { K_FIELD, K_GROUP_ID, K_GROUP_NAME, K_TAG_KEY, K_TAG_VALUE };
@@ -211,6 +205,13 @@ struct page {
 	char *token;
 	struct instance **done;		/* the page's instances, in order */
 	size_t ndone, capdone;
+	/* SAX state */
+	xmlParserCtxtPtr ctxt;
+	const char *region;
+	struct err *e;
+	int rc;				/* first error, 0 while all is well */
+	int depth;			/* of the next element to open */
+	int root_ok, rset, dtd;
 };
 
 /* The path from the instance's <item> down to depth d ("a/b/c"). */
@@ -366,95 +367,159 @@ close_element(struct page *pg, int depth, const char *region, struct err *e)
 	return 0;
 }
 
+/* Stops the parse at the first error (kept in pg->rc). */
+static void
+fail(struct page *pg, int rc)
+{
+	if (pg->rc == 0)
+		pg->rc = rc;
+	api.stop_parser(pg->ctxt);
+}
+
+static void
+on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
+    const xmlChar *uri, int nns, const xmlChar **ns, int nattrs, int ndef,
+    const xmlChar **attrs)
+{
+	struct page *pg = ctx;
+	int depth = pg->depth++;
+
+	(void)prefix;
+	(void)nns;
+	(void)ns;
+	(void)nattrs;
+	(void)ndef;
+	(void)attrs;
+	if (pg->rc != 0 || depth >= MAX_DEPTH)
+		return;
+	pg->names[depth] = (const char *)localname;
+	if (depth == 0) {
+		if (strcmp(pg->names[0], "DescribeInstancesResponse") != 0 ||
+		    uri == NULL || strncmp((const char *)uri, EC2_NS_PREFIX,
+		    strlen(EC2_NS_PREFIX)) != 0) {
+			fail(pg, err_set(pg->e, ERR_UNAVAILABLE, "EC2 answered "
+			    "with a document that is not a "
+			    "DescribeInstancesResponse (root element <%s>)",
+			    pg->names[0]));
+			return;
+		}
+		pg->root_ok = 1;
+	}
+	if (depth == 1 && strcmp(pg->names[1], "reservationSet") == 0)
+		pg->rset = 1;
+	if (depth == INSTANCE_DEPTH && in_instance(pg, depth) &&
+	    (pg->in = instance_new()) == NULL) {
+		fail(pg, err_set(pg->e, ERR_FAIL, "out of memory"));
+		return;
+	}
+	open_element(pg, depth);
+}
+
+static void
+on_end(void *ctx, const xmlChar *localname, const xmlChar *prefix,
+    const xmlChar *uri)
+{
+	struct page *pg = ctx;
+	int depth = --pg->depth, rc;
+
+	(void)localname;
+	(void)prefix;
+	(void)uri;
+	if (pg->rc != 0 || depth >= MAX_DEPTH)
+		return;
+	if ((rc = close_element(pg, depth, pg->region, pg->e)) != 0)
+		fail(pg, rc);
+}
+
+static void
+on_text(void *ctx, const xmlChar *ch, int len)
+{
+	struct page *pg = ctx;
+
+	if (pg->rc == 0 && pg->target != -1 && pg->depth > pg->target &&
+	    buf_append(&pg->text, ch, (size_t)len) == -1)
+		fail(pg, err_set(pg->e, ERR_FAIL, "out of memory"));
+}
+
+static void
+on_dtd(void *ctx, const xmlChar *name, const xmlChar *external_id,
+    const xmlChar *system_id)
+{
+	struct page *pg = ctx;
+
+	(void)name;
+	(void)external_id;
+	(void)system_id;
+	pg->dtd = 1;	/* AWS never sends a DTD: refuse entities */
+	api.stop_parser(pg->ctxt);
+}
+
+static void
+silent_error(void *ctx, const char *msg, ...)
+{
+	(void)ctx;
+	(void)msg;
+}
+
 int
 awsxml_describe_instances(const char *xml, size_t len, const char *region,
     awsxml_instance_fn fn, void *ctx, char **next_token, size_t *count,
     struct err *e)
 {
-	xmlTextReaderPtr r;
+	xmlSAXHandler sax;
 	struct page pg;
-	const char *ns;
-	size_t n = 0;
-	int ret, type, depth, rc = 0, root_ok = 0, rset = 0;
+	size_t n = 0, off, chunk;
+	int rc, well_formed;
 
 	*next_token = NULL;
 	if (load_xml(e) != 0)
 		return e->code;
 	memset(&pg, 0, sizeof(pg));
 	pg.target = -1;
+	pg.region = region;
+	pg.e = e;
 	buf_init(&pg.text, 0);
 	if (len > INT_MAX)
 		return err_set(e, ERR_UNAVAILABLE, "EC2 answered with a body "
 		    "too large to parse (%zu bytes)", len);
+	memset(&sax, 0, sizeof(sax));
+	sax.initialized = XML_SAX2_MAGIC;
+	sax.startElementNs = on_start;
+	sax.endElementNs = on_end;
+	sax.characters = on_text;
+	sax.cdataBlock = on_text;
+	sax.internalSubset = on_dtd;
+	sax.externalSubset = on_dtd;
+	sax.error = silent_error;
+	sax.warning = silent_error;
 	api.set_error_func(NULL, silent);
-	/* No network, no entity substitution, no DTD loading. */
-	if ((r = api.reader_for_memory(xml, (int)len, "response.xml", NULL,
-	    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
-	    XML_PARSE_NOBLANKS | XML_PARSE_COMPACT)) == NULL)
+	/* pushed in chunks: libxml2 never holds a copy of the whole page */
+	if ((pg.ctxt = api.create_push_ctxt(&sax, &pg, NULL, 0,
+	    "response.xml")) == NULL)
 		return err_set(e, ERR_FAIL, "out of memory");
-	while (rc == 0 && (ret = api.reader_read(r)) == 1) {
-		type = api.reader_node_type(r);
-		depth = api.reader_depth(r);
-		if (type == XML_READER_TYPE_DOCUMENT_TYPE) {
-			ret = -1;	/* AWS never sends a DTD: refuse entities */
-			break;
-		}
-		if (depth < 0 || depth >= MAX_DEPTH)
-			continue;
-		if (type == XML_READER_TYPE_ELEMENT) {
-			pg.names[depth] = (const char *)api.reader_local_name(r);
-			if (pg.names[depth] == NULL) {
-				rc = err_set(e, ERR_FAIL, "out of memory");
-				break;
-			}
-			if (depth == 0) {
-				ns = (const char *)api.reader_ns_uri(r);
-				if (strcmp(pg.names[0],
-				    "DescribeInstancesResponse") != 0 ||
-				    ns == NULL || strncmp(ns, EC2_NS_PREFIX,
-				    strlen(EC2_NS_PREFIX)) != 0) {
-					rc = err_set(e, ERR_UNAVAILABLE, "EC2 "
-					    "answered with a document that is "
-					    "not a DescribeInstancesResponse "
-					    "(root element <%s>)", pg.names[0]);
-					break;
-				}
-				root_ok = 1;
-			}
-			if (depth == 1 && strcmp(pg.names[1],
-			    "reservationSet") == 0)
-				rset = 1;
-			if (depth == INSTANCE_DEPTH && in_instance(&pg, depth) &&
-			    (pg.in = instance_new()) == NULL) {
-				rc = err_set(e, ERR_FAIL, "out of memory");
-				break;
-			}
-			open_element(&pg, depth);
-			if (api.reader_is_empty(r))
-				rc = close_element(&pg, depth, region, e);
-		} else if (type == XML_READER_TYPE_END_ELEMENT) {
-			rc = close_element(&pg, depth, region, e);
-		} else if ((type == XML_READER_TYPE_TEXT ||
-		    type == XML_READER_TYPE_CDATA ||
-		    type == XML_READER_TYPE_WHITESPACE ||
-		    type == XML_READER_TYPE_SIGNIFICANT_WHITESPACE) &&
-		    pg.target != -1 && depth > pg.target) {
-			const char *v = (const char *)api.reader_value(r);
-			if (v != NULL && buf_puts(&pg.text, v) == -1)
-				rc = err_set(e, ERR_FAIL, "out of memory");
-		}
+	/* No network, no entity substitution, no DTD loading. */
+	api.ctxt_use_options(pg.ctxt, XML_PARSE_NONET | XML_PARSE_NOERROR |
+	    XML_PARSE_NOWARNING);
+	for (off = 0; off < len && pg.rc == 0 && !pg.dtd &&
+	    pg.ctxt->wellFormed; off += chunk) {
+		chunk = len - off < PUSH_CHUNK ? len - off : PUSH_CHUNK;
+		(void)api.parse_chunk(pg.ctxt, xml + off, (int)chunk, 0);
 	}
-	if (rc == 0 && ret != 0)
+	if (pg.rc == 0 && !pg.dtd)
+		(void)api.parse_chunk(pg.ctxt, NULL, 0, 1);
+	well_formed = pg.ctxt->wellFormed && !pg.dtd;
+	api.free_ctxt(pg.ctxt);
+	rc = pg.rc;
+	if (rc == 0 && !well_formed)
 		rc = err_set(e, ERR_UNAVAILABLE, "EC2 answered with a body "
 		    "that is not well-formed XML (%zu bytes)", len);
-	if (rc == 0 && !root_ok)
+	if (rc == 0 && !pg.root_ok)
 		rc = err_set(e, ERR_UNAVAILABLE, "EC2 answered with a document "
 		    "that is not a DescribeInstancesResponse (root element "
 		    "<none>)");
-	if (rc == 0 && !rset)
+	if (rc == 0 && !pg.rset)
 		rc = err_set(e, ERR_UNAVAILABLE, "DescribeInstancesResponse "
 		    "without a reservationSet");
-	api.free_reader(r);
 	instance_free(pg.in);
 	free(pg.pair[0]);
 	free(pg.pair[1]);

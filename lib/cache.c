@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "cache.h"
+#include "util.h"
 
 #define NOMEM(e) err_set((e), ERR_FAIL, "out of memory")
 
@@ -431,19 +432,6 @@ struct cache_writer {
 	long count;
 };
 
-static void
-dir_of(const char *path, char *dir, size_t size)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (slash == NULL)
-		(void)snprintf(dir, size, ".");
-	else if (slash == path)
-		(void)snprintf(dir, size, "/");
-	else
-		(void)snprintf(dir, size, "%.*s", (int)(slash - path), path);
-}
-
 /* Removes PATH.new-* (left by refreshes that were killed); the caller
  * holds the lock, so none of them is being written. */
 static void
@@ -454,7 +442,7 @@ remove_leftovers(const char *path)
 	struct dirent *de;
 	DIR *d;
 
-	dir_of(path, dir, sizeof(dir));
+	util_dir_of(path, dir, sizeof(dir));
 	(void)snprintf(prefix, sizeof(prefix), "%s.new-", base);
 	if ((d = opendir(dir)) == NULL)
 		return;
@@ -692,7 +680,7 @@ cache_writer_commit(struct cache_writer *w, time_t refreshed,
 	}
 	free(w->tmp);
 	w->tmp = NULL;
-	dir_of(w->path, dir, sizeof(dir));
+	util_dir_of(w->path, dir, sizeof(dir));
 	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY)) != -1) {
 		(void)fsync(dfd);
 		(void)close(dfd);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "outfile.h"
+#include "util.h"
 
 static int
 write_all(int fd, const char *p, size_t n)
@@ -28,20 +29,6 @@ write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-/* The directory part of path ("." when none), into dir. */
-static void
-dir_of(const char *path, char *dir, size_t size)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (slash == NULL)
-		(void)snprintf(dir, size, ".");
-	else if (slash == path)
-		(void)snprintf(dir, size, "/");
-	else
-		(void)snprintf(dir, size, "%.*s", (int)(slash - path), path);
-}
-
 int
 outfile_write(const char *path, const char *data, size_t len, mode_t mode,
     struct err *e)
@@ -55,7 +42,7 @@ outfile_write(const char *path, const char *data, size_t len, mode_t mode,
 		return err_set(e, ERR_FAIL, "cannot write '%s': not a file "
 		    "name", path);
 	base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-	dir_of(path, dir, sizeof(dir));
+	util_dir_of(path, dir, sizeof(dir));
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", dir, base) >=
 	    sizeof(tmp))
 		return err_set(e, ERR_FAIL, "cannot write '%s': name too long",

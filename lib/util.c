@@ -1,6 +1,7 @@
 /* util: small string and memory helpers. */
 #include <regex.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -165,4 +166,17 @@ util_match(const char *pattern, const char *s)
 		n++;
 	}
 	return cache[i].ok && regexec(&cache[i].re, s, 0, NULL, 0) == 0;
+}
+
+void
+util_dir_of(const char *path, char *dir, size_t size)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		(void)snprintf(dir, size, ".");
+	else if (slash == path)
+		(void)snprintf(dir, size, "/");
+	else
+		(void)snprintf(dir, size, "%.*s", (int)(slash - path), path);
 }

@@ -21,6 +21,9 @@ int util_utf8_valid(const char *s, size_t n);
  * replaced by U+FFFD, or NULL when out of memory. */
 char *util_utf8_repair(const char *s);
 
+/* The directory part of path ("." when there is none) into dir. */
+void util_dir_of(const char *path, char *dir, size_t size);
+
 /* Nonzero when s matches the POSIX extended regex `pattern`, which must
  * be a string literal (compiled once and kept for the process; at most
  * UTIL_MAX_PATTERNS distinct patterns). */

@@ -147,12 +147,26 @@ client_for(struct app *a, const char *region, struct err *e)
 }
 
 /* The region: configured, or asked from the metadata service. */
+/* The region the metadata service gives, as the settings' region;
+ * prefix names the step in an error. */
 static int
-region(struct app *a, struct err *e)
+imds_region(struct app *a, const char *prefix, struct err *e)
 {
 	char *r = NULL;
 	int rc;
 
+	if ((rc = imds_get(a->imds, "meta-data/placement/region", &r, e)) != 0)
+		return err_prefix(e, prefix);
+	rc = settings_set_region(&a->s, util_trim(r), "the metadata service",
+	    e);
+	free(r);
+	return rc;
+}
+
+/* The region: configured, or asked from the metadata service. */
+static int
+region(struct app *a, struct err *e)
+{
 	if (a->s.region != NULL)
 		return 0;
 	if (a->imds == NULL)
@@ -160,12 +174,7 @@ region(struct app *a, struct err *e)
 		    "AWS_REGION or a profile's region (the metadata "
 		    "service is disabled)");
 	trace(a, "no region configured: asking the metadata service");
-	if ((rc = imds_get(a->imds, "meta-data/placement/region", &r, e)) != 0)
-		return err_prefix(e, "no region configured, and");
-	rc = settings_set_region(&a->s, util_trim(r), "the metadata service",
-	    e);
-	free(r);
-	return rc;
+	return imds_region(a, "no region configured, and", e);
 }
 
 int
@@ -344,7 +353,6 @@ app_describe(struct app *a, const char *what, struct buf *out, struct err *e)
 int
 app_self(struct app *a, char **id, struct err *e)
 {
-	char *region = NULL;
 	int rc;
 
 	*id = NULL;
@@ -354,19 +362,10 @@ app_self(struct app *a, char **id, struct err *e)
 	if ((rc = imds_get(a->imds, "meta-data/instance-id", id, e)) != 0)
 		return err_prefix(e, "no instance id given");
 	util_trim(*id);
-	if (a->o.region != NULL || a->ec2 != NULL)
-		return 0;
 	/* the instance is in its own region, whatever else is configured */
-	if ((rc = imds_get(a->imds, "meta-data/placement/region", &region,
+	if (a->o.region == NULL && a->ec2 == NULL &&
+	    (rc = imds_region(a, "asking the metadata service for the region",
 	    e)) != 0) {
-		free(*id);
-		*id = NULL;
-		return err_prefix(e, "asking the metadata service for the region");
-	}
-	rc = settings_set_region(&a->s, util_trim(region),
-	    "the metadata service", e);
-	free(region);
-	if (rc != 0) {
 		free(*id);
 		*id = NULL;
 	}

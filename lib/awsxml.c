@@ -454,13 +454,6 @@ on_dtd(void *ctx, const xmlChar *name, const xmlChar *external_id,
 	api.stop_parser(pg->ctxt);
 }
 
-static void
-silent_error(void *ctx, const char *msg, ...)
-{
-	(void)ctx;
-	(void)msg;
-}
-
 int
 awsxml_describe_instances(const char *xml, size_t len, const char *region,
     awsxml_instance_fn fn, void *ctx, char **next_token, size_t *count,
@@ -490,8 +483,8 @@ awsxml_describe_instances(const char *xml, size_t len, const char *region,
 	sax.cdataBlock = on_text;
 	sax.internalSubset = on_dtd;
 	sax.externalSubset = on_dtd;
-	sax.error = silent_error;
-	sax.warning = silent_error;
+	sax.error = silent;
+	sax.warning = silent;
 	api.set_error_func(NULL, silent);
 	/* pushed in chunks: libxml2 never holds a copy of the whole page */
 	if ((pg.ctxt = api.create_push_ctxt(&sax, &pg, NULL, 0,

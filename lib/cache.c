@@ -25,15 +25,19 @@ static const char schema_tail[] =
     "CREATE TABLE tags(n INTEGER, seq INTEGER, key TEXT, value TEXT,"
     " PRIMARY KEY(n, seq)) WITHOUT ROWID;"
     "CREATE TABLE sgs(n INTEGER, seq INTEGER, sg_id TEXT, name TEXT,"
-    " PRIMARY KEY(n, seq)) WITHOUT ROWID;";
+    " PRIMARY KEY(n, seq)) WITHOUT ROWID;"
+    "CREATE TABLE tag_keys(key TEXT PRIMARY KEY, n INTEGER) WITHOUT ROWID;";
 
-/* Built after the rows: one index per lookup strategy, and for peers. */
+/* Built after the rows: one index per lookup strategy, one for peers,
+ * and the per-key tag counts peers use to skip the untagged scan. */
 static const char indexes[] =
     "CREATE INDEX instances_id ON instances(instance_id);"
     "CREATE INDEX instances_dns ON instances(private_dns);"
     "CREATE INDEX instances_ip ON instances(private_ip);"
     "CREATE INDEX instances_region ON instances(region, state);"
-    "CREATE INDEX tags_kv ON tags(key, value);";
+    "CREATE INDEX tags_kv ON tags(key, value);"
+    /* how many instances carry each key (EC2: at most once each) */
+    "INSERT INTO tag_keys SELECT key, count(*) FROM tags GROUP BY key;";
 
 struct cache {
 	sqlite3 *db;
@@ -125,11 +129,15 @@ cache_open(const char *path, struct cache **out, struct err *e)
 		rc = db_err(e, ERR_UNAVAILABLE, path, c->db);
 		goto fail;
 	}
-	if (schema == NULL || atoi(schema) != CACHE_SCHEMA ||
-	    c->regions == NULL || c->scope == NULL || c->refreshed <= 0) {
+	if (schema == NULL || atoi(schema) != CACHE_SCHEMA) {
 		rc = err_set(e, ERR_UNAVAILABLE, "cache %s has schema version "
 		    "%s; this program reads version %d", path,
 		    schema ? schema : "(none)", CACHE_SCHEMA);
+		goto fail;
+	}
+	if (c->regions == NULL || c->scope == NULL || c->refreshed <= 0) {
+		rc = err_set(e, ERR_UNAVAILABLE, "cache %s: incomplete metadata "
+		    "(regions, scope or refresh time missing)", path);
 		goto fail;
 	}
 	sqlite3_finalize(st);
@@ -288,14 +296,14 @@ each(struct cache *c, const char *cand, const char *inst_where,
 	    (qt = prepare3(c->db, "SELECT t.n, t.key, t.value FROM temp.cand c "
 	    "CROSS JOIN tags t ON t.n = c.n", "", tag_where, "",
 	    " ORDER BY c.n, t.seq", b)) == NULL ||
-	    (qs = prepare(c->db, "SELECT s.n, s.sg_id, s.name FROM temp.cand c "
-	    "CROSS JOIN sgs s ON s.n = c.n", light > 1 ? " WHERE 0" : "",
-	    " ORDER BY c.n, s.seq", b)) == NULL) {
+	    (light < 2 && (qs = prepare(c->db, "SELECT s.n, s.sg_id, s.name "
+	    "FROM temp.cand c CROSS JOIN sgs s ON s.n = c.n", "",
+	    " ORDER BY c.n, s.seq", b)) == NULL)) {
 		rc = db_err(e, ERR_UNAVAILABLE, c->path, c->db);
 		goto out;
 	}
 	rt = sqlite3_step(qt);
-	rs = sqlite3_step(qs);
+	rs = qs != NULL ? sqlite3_step(qs) : SQLITE_DONE;
 	while ((ri = sqlite3_step(qi)) == SQLITE_ROW) {
 		n = sqlite3_column_int64(qi, 0);
 		if ((in = instance_new()) == NULL) {
@@ -362,23 +370,28 @@ cache_match(void *src, enum lookup_strategy s, const char *const *vals,
 	return each(src, cand, "", "", 0, &b, fn, ctx, e);
 }
 
-/* How many instances lack tag key; -1 with e filled on error. */
+/* Whether some instance lacks tag key (1) or none does (0), from the
+ * per-key counts the refresh stored; -1 with e filled on error. */
 static int
-count_untagged(struct cache *c, const char *key, struct err *e)
+some_untagged(struct cache *c, const char *key, struct err *e)
 {
 	sqlite3_stmt *st;
 	long long n = -1;
 
-	if (sqlite3_prepare_v2(c->db, "SELECT (SELECT count(*) FROM instances) - "
-	    "(SELECT count(*) FROM tags WHERE key = ?1)", -1, &st, NULL) !=
-	    SQLITE_OK)
-		return db_err(e, ERR_UNAVAILABLE, c->path, c->db), -1;
+	if (sqlite3_prepare_v2(c->db, "SELECT (SELECT CAST(value AS INTEGER) "
+	    "FROM meta WHERE key = 'instances') - coalesce((SELECT n FROM "
+	    "tag_keys WHERE key = ?1), 0)", -1, &st, NULL) != SQLITE_OK) {
+		db_err(e, ERR_UNAVAILABLE, c->path, c->db);
+		return -1;
+	}
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
-	if (n < 0)
-		return db_err(e, ERR_UNAVAILABLE, c->path, c->db), -1;
+	if (n < 0) {
+		db_err(e, ERR_UNAVAILABLE, c->path, c->db);
+		return -1;
+	}
 	return n > 0;
 }
 
@@ -406,8 +419,8 @@ cache_each_in_env(struct cache *c, const char *region, const char *env_tag,
 	if (where.data == NULL)
 		return NOMEM(e);
 	/* the untagged half scans every instance: skip it when all have the
-	 * tag (a tag key is on an instance at most once) */
-	if (untagged && (rc = count_untagged(c, env_tag, e)) <= 0) {
+	 * tag */
+	if (untagged && (rc = some_untagged(c, env_tag, e)) <= 0) {
 		if (rc < 0) {
 			buf_free(&where);
 			return e->code;
@@ -624,13 +637,13 @@ int
 cache_writer_commit(struct cache_writer *w, time_t refreshed,
     const char *regions, const char *scope, struct err *e)
 {
-	char dir[PATH_MAX], when[32], schema[16], count[32];
+	char when[32], schema[16], count[32];
 	const char *keys[] = { "schema", "refreshed", "regions", "scope",
 	    "instances" };
 	const char *vals[5];
 	sqlite3_stmt *meta = NULL;
 	size_t i;
-	int rc, dfd;
+	int rc;
 
 	snprintf(when, sizeof(when), "%lld", (long long)refreshed);
 	snprintf(schema, sizeof(schema), "%d", CACHE_SCHEMA);
@@ -680,11 +693,7 @@ cache_writer_commit(struct cache_writer *w, time_t refreshed,
 	}
 	free(w->tmp);
 	w->tmp = NULL;
-	util_dir_of(w->path, dir, sizeof(dir));
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY)) != -1) {
-		(void)fsync(dfd);
-		(void)close(dfd);
-	}
+	util_sync_dir_of(w->path);	/* makes the rename durable */
 	cache_writer_abort(w);	/* nothing left to remove: releases the lock */
 	return 0;
 fail:

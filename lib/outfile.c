@@ -1,6 +1,5 @@
 /* outfile: temporary file, fsync, rename, fsync of the directory. */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -36,7 +35,7 @@ outfile_write(const char *path, const char *data, size_t len, mode_t mode,
 	char dir[PATH_MAX], tmp[PATH_MAX];
 	const char *base, *what;
 	sigset_t hold, old;
-	int fd = -1, dfd, saved;
+	int fd = -1, saved;
 
 	if (*path == '\0' || path[strlen(path) - 1] == '/')
 		return err_set(e, ERR_FAIL, "cannot write '%s': not a file "
@@ -76,11 +75,7 @@ outfile_write(const char *path, const char *data, size_t len, mode_t mode,
 	what = "rename over";
 	if (rename(tmp, path) == -1)
 		goto fail;
-	/* the rename itself is durable once the directory is synced */
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY)) != -1) {
-		(void)fsync(dfd);
-		(void)close(dfd);
-	}
+	util_sync_dir_of(path);	/* makes the rename durable */
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return 0;
 fail:

@@ -197,7 +197,7 @@ peers_collect(struct peers *p, struct ec2 *ec2, struct err *e)
 {
 	const struct config *c = p->c;
 	struct ec2_filter *f;
-	char tag[300];
+	char *tag = NULL;
 	const char *env[1] = { p->env };
 	static const char *const running[] = { "running" };
 	size_t n = c->nfilters;
@@ -211,12 +211,16 @@ peers_collect(struct peers *p, struct ec2 *ec2, struct err *e)
 	f[n].values = running;
 	f[n++].nvalues = 1;
 	if (!classify_env_untagged(c, p->env)) {
-		(void)snprintf(tag, sizeof(tag), "tag:%s", c->tag_environment);
+		if (asprintf(&tag, "tag:%s", c->tag_environment) == -1) {
+			free(f);
+			return err_set(e, ERR_FAIL, "out of memory");
+		}
 		f[n].name = tag;
 		f[n].values = env;
 		f[n++].nvalues = 1;
 	}
 	rc = ec2_describe_instances(ec2, f, n, peers_add_fn, p, e);
+	free(tag);
 	free(f);
 	return rc == 0 ? 0 : err_prefix(e, "reading the peers");
 }

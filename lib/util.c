@@ -1,9 +1,12 @@
 /* util: small string and memory helpers. */
+#include <fcntl.h>
+#include <limits.h>
 #include <regex.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -179,4 +182,17 @@ util_dir_of(const char *path, char *dir, size_t size)
 		(void)snprintf(dir, size, "/");
 	else
 		(void)snprintf(dir, size, "%.*s", (int)(slash - path), path);
+}
+
+void
+util_sync_dir_of(const char *path)
+{
+	char dir[PATH_MAX];
+	int fd;
+
+	util_dir_of(path, dir, sizeof(dir));
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY)) != -1) {
+		(void)fsync(fd);
+		(void)close(fd);
+	}
 }

@@ -23,6 +23,9 @@ char *util_utf8_repair(const char *s);
 
 /* The directory part of path ("." when there is none) into dir. */
 void util_dir_of(const char *path, char *dir, size_t size);
+/* fsyncs the directory holding path (after a rename into it); best
+ * effort: a directory that cannot be opened is left as it is. */
+void util_sync_dir_of(const char *path);
 
 /* Nonzero when s matches the POSIX extended regex `pattern`, which must
  * be a string literal (compiled once and kept for the process; at most

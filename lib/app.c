@@ -65,6 +65,7 @@ app_init(struct app *a, const struct app_opts *o, int need_config,
 
 	memset(a, 0, sizeof(*a));
 	a->o = *o;
+	a->env = env;
 	if (need_config || o->config_path != NULL ||
 	    access(path, F_OK) == 0) {
 		if ((rc = config_load(path, &a->cfg, e)) != 0) {
@@ -100,6 +101,13 @@ app_init(struct app *a, const struct app_opts *o, int need_config,
 void
 app_cleanup(struct app *a)
 {
+	size_t i;
+
+	for (i = 0; i < a->naccounts; i++) {
+		creds_chain_free(a->accounts[i].creds);
+		settings_cleanup(&a->accounts[i].s);
+	}
+	free(a->accounts);
 	cache_close(a->cache);
 	ec2_free(a->ec2);
 	creds_chain_free(a->creds);
@@ -117,9 +125,11 @@ trace(struct app *a, const char *line)
 		a->o.log(a->o.log_ctx, line);
 }
 
-/* A client for region, at the configured endpoint or the region's own. */
+/* A client for region with credentials cr, at the configured endpoint
+ * or the region's own. */
 static struct ec2 *
-client_for(struct app *a, const char *region, struct err *e)
+client_for(struct app *a, struct creds_chain *cr, const char *region,
+    struct err *e)
 {
 	struct ec2_opts eo = { 0 };
 	struct retry_policy rp = RETRY_DEFAULT;
@@ -141,7 +151,7 @@ client_for(struct app *a, const char *region, struct err *e)
 		eo.retry.deadline_ms = 3 * a->o.timeout_ms;
 	eo.log = a->o.log;
 	eo.log_ctx = a->o.log_ctx;
-	c = ec2_new(&eo, a->http, a->creds, e);
+	c = ec2_new(&eo, a->http, cr, e);
 	free(endpoint);
 	return c;
 }
@@ -156,7 +166,7 @@ imds_region(struct app *a, const char *prefix, struct err *e)
 	int rc;
 
 	if ((rc = imds_get(a->imds, "meta-data/placement/region", &r, e)) != 0)
-		return err_prefix(e, prefix);
+		return err_prefix(e, "%s", prefix);
 	rc = settings_set_region(&a->s, util_trim(r), "the metadata service",
 	    e);
 	free(r);
@@ -188,7 +198,7 @@ app_ec2(struct app *a, struct ec2 **out, struct err *e)
 	}
 	if ((rc = region(a, e)) != 0)
 		return rc;
-	if ((a->ec2 = client_for(a, a->s.region, e)) == NULL)
+	if ((a->ec2 = client_for(a, a->creds, a->s.region, e)) == NULL)
 		return e->code;
 	if (a->o.log != NULL) {
 		char line[512];
@@ -199,6 +209,116 @@ app_ec2(struct app *a, struct ec2 **out, struct err *e)
 		trace(a, line);
 	}
 	*out = a->ec2;
+	return 0;
+}
+
+/* ---- sources: every (profile, region) of the fleet */
+
+/* How many accounts (credential sets) the fleet spans: aws.profiles,
+ * unless --profile narrows to one. */
+static size_t
+accounts(const struct app *a)
+{
+	if (a->o.profile != NULL || a->cfg == NULL || a->cfg->nprofiles == 0)
+		return 1;
+	return a->cfg->nprofiles;
+}
+
+/* The profile name of account i ("" for the credentials of --profile,
+ * the config's aws.profile or the environment). */
+static const char *
+account_name(const struct app *a, size_t i)
+{
+	return accounts(a) == 1 && (a->cfg == NULL ||
+	    a->cfg->nprofiles == 0 || a->o.profile != NULL) ? "" :
+	    a->cfg->profiles[i];
+}
+
+/* The credentials of account i, set up on first use. */
+static int
+account_creds(struct app *a, size_t i, struct creds_chain **out,
+    struct err *e)
+{
+	struct settings_in in = { 0 };
+	struct app_account *ac;
+	int rc;
+
+	*out = NULL;
+
+	if (*account_name(a, i) == '\0') {
+		*out = a->creds;
+		return 0;
+	}
+	if (a->accounts == NULL) {
+		if ((a->accounts = calloc(accounts(a),
+		    sizeof(*a->accounts))) == NULL)
+			return err_set(e, ERR_FAIL, "out of memory");
+		a->naccounts = accounts(a);
+	}
+	ac = &a->accounts[i];
+	if (ac->creds == NULL) {
+		in.profile = a->cfg->profiles[i];
+		in.region = a->o.region;
+		in.cfg_region = a->cfg->region;
+		in.endpoint = a->o.endpoint;
+		in.cfg_endpoint = a->cfg->endpoint;
+		settings_cleanup(&ac->s);
+		if ((rc = settings_load(&ac->s, &in, a->env, e)) != 0)
+			return err_prefix(e, "aws.profiles");
+		if ((ac->creds = creds_chain_new(&ac->s, a->imds, e)) == NULL)
+			return e->code;
+	}
+	*out = ac->creds;
+	return 0;
+}
+
+/* The regions lookups search: --region, else aws.regions, else the
+ * region (which may come from the metadata service). */
+static int
+lookup_regions(struct app *a, const char *const **list, size_t *n,
+    struct err *e)
+{
+	int rc;
+
+	if (a->o.region == NULL && a->cfg != NULL && a->cfg->nregions > 0) {
+		*list = a->cfg->regions;
+		*n = a->cfg->nregions;
+		return 0;
+	}
+	if ((rc = region(a, e)) != 0)
+		return rc;
+	a->one_region = a->s.region;
+	*list = &a->one_region;
+	*n = 1;
+	return 0;
+}
+
+/* "profile/region", or "region" for the default credentials. */
+static void
+source_label(char *out, size_t len, const char *profile, const char *region)
+{
+	(void)snprintf(out, len, "%s%s%s", profile, *profile ? "/" : "",
+	    region);
+}
+
+/* A client for account i in region r: the shared one for the default
+ * account in the default region, else a new one (*owned). */
+static int
+source_client(struct app *a, size_t i, const char *r, struct ec2 **out,
+    int *owned, struct err *e)
+{
+	struct creds_chain *cr;
+	int rc;
+
+	*owned = 0;
+	if ((rc = account_creds(a, i, &cr, e)) != 0)
+		return rc;
+	if (cr == a->creds && (a->ec2 != NULL || a->s.region != NULL) &&
+	    strcmp(r, a->s.region) == 0)
+		return app_ec2(a, out, e);
+	if ((*out = client_for(a, cr, r, e)) == NULL)
+		return e->code;
+	*owned = 1;
 	return 0;
 }
 
@@ -219,7 +339,8 @@ say(ec2_log_fn fn, const char *fmt, ...)
 	fn(NULL, line);
 }
 
-/* aws.filters as one string: the scope a cache was built with. */
+/* aws.profiles and aws.filters as one string: the scope a cache was
+ * built with. */
 static char *
 scope_of(const struct config *c)
 {
@@ -228,6 +349,13 @@ scope_of(const struct config *c)
 
 	buf_init(&b, 0);
 	(void)buf_puts(&b, "");
+	if (c->nprofiles > 0) {
+		(void)buf_puts(&b, "profiles=");
+		for (i = 0; i < c->nprofiles; i++)
+			(void)buf_printf(&b, "%s%s", i ? "," : "",
+			    c->profiles[i]);
+		(void)buf_puts(&b, "|");
+	}
 	for (i = 0; i < c->nfilters; i++) {
 		(void)buf_printf(&b, "%s%s=", i ? ";" : "", c->filters[i].name);
 		for (k = 0; k < c->filters[i].nvalues; k++)
@@ -263,7 +391,7 @@ cache(struct app *a)
 	if ((scope = scope_of(a->cfg)) == NULL ||
 	    strcmp(scope, cache_scope(a->cache)) != 0) {
 		say(a->o.warn, "ignoring the cache %s: it was built with other "
-		    "aws.filters; the next --refresh rebuilds it",
+		    "aws.profiles or aws.filters; the next --refresh rebuilds it",
 		    a->cfg->cache_path);
 		free(scope);
 		cache_close(a->cache);
@@ -295,6 +423,51 @@ stale_ok(struct app *a, int rc, const struct err *e)
 	return 1;
 }
 
+/* Looks certname up in every source in turn (accounts, then regions);
+ * the first that has it answers. ERR_NOTFOUND only when every source
+ * answered without it; else the first failure. */
+static int
+find_live(struct app *a, const enum lookup_strategy *order, size_t n,
+    const char *certname, struct instance **out, struct err *e)
+{
+	const char *const *regions;
+	struct err first = { 0 };
+	size_t i, r, nr;
+	struct ec2 *c = NULL;
+	int owned, rc;
+
+	for (i = 0; i < accounts(a); i++) {
+		if ((rc = lookup_regions(a, &regions, &nr, e)) != 0)
+			return rc;
+		for (r = 0; r < nr; r++) {
+			if ((rc = source_client(a, i, regions[r], &c, &owned,
+			    e)) == 0) {
+				rc = lookup_live(c, order, n, a->cfg ?
+				    a->cfg->filters : NULL, a->cfg ?
+				    a->cfg->nfilters : 0, certname, out, e);
+				if (owned)
+					ec2_free(c);
+			}
+			if (rc == 0 || rc == ERR_FAIL || rc == ERR_USAGE)
+				return rc;	/* found, ambiguous, misconfigured */
+			if (rc != ERR_NOTFOUND && first.code == 0) {
+				char where[256];
+
+				source_label(where, sizeof(where),
+				    account_name(a, i), regions[r]);
+				if (accounts(a) > 1 || nr > 1)
+					err_prefix(e, "%s", where);
+				first = *e;
+			}
+		}
+	}
+	if (first.code != 0) {
+		*e = first;
+		return first.code;
+	}
+	return ERR_NOTFOUND;
+}
+
 int
 app_find(struct app *a, const char *certname, struct instance **out,
     struct err *e)
@@ -303,7 +476,6 @@ app_find(struct app *a, const char *certname, struct instance **out,
 	size_t n = lookup_default_norder;
 	struct instance *cached = NULL;
 	struct cache *cc;
-	struct ec2 *c;
 	int rc;
 
 	*out = NULL;
@@ -326,9 +498,7 @@ app_find(struct app *a, const char *certname, struct instance **out,
 		if (rc == ERR_UNAVAILABLE)
 			say(a->o.warn, "ignoring the cache: %s", e->msg);
 	}
-	if ((rc = app_ec2(a, &c, e)) == 0)
-		rc = lookup_live(c, order, n, a->cfg ? a->cfg->filters : NULL,
-		    a->cfg ? a->cfg->nfilters : 0, certname, out, e);
+	rc = find_live(a, order, n, certname, out, e);
 	if (cached != NULL && stale_ok(a, rc, e)) {
 		*out = cached;
 		return 0;
@@ -391,24 +561,31 @@ cached_peers(struct app *a, struct peers *p, const struct instance *self,
 	    keys, sizeof(keys) / sizeof(keys[0]), peers_add_fn, p, e);
 }
 
+/* Peers live: self's region (else the region) of every account. */
 static int
 live_peers(struct app *a, struct peers *p, const struct instance *self,
     struct err *e)
 {
-	struct ec2 *c, *other = NULL;
-	int rc;
+	const char *r;
+	struct ec2 *c;
+	size_t i;
+	int owned, rc;
 
-	if ((rc = app_ec2(a, &c, e)) != 0)
+	if ((self == NULL || *self->region == '\0') &&
+	    (rc = region(a, e)) != 0)
 		return rc;
-	if (self != NULL && *self->region != '\0' &&
-	    strcmp(self->region, a->s.region) != 0) {
-		if ((other = client_for(a, self->region, e)) == NULL)
-			return e->code;
-		c = other;
+	r = self != NULL && *self->region != '\0' ? self->region :
+	    a->s.region;
+	for (i = 0; i < accounts(a); i++) {
+		if ((rc = source_client(a, i, r, &c, &owned, e)) != 0)
+			return rc;
+		rc = peers_collect(p, c, e);
+		if (owned)
+			ec2_free(c);
+		if (rc != 0)
+			return rc;
 	}
-	rc = peers_collect(p, c, e);
-	ec2_free(other);
-	return rc;
+	return 0;
 }
 
 static struct peers *
@@ -456,6 +633,7 @@ struct refresh {
 	const char *region;
 	long count;
 	long long start_ms, said_ms;
+	int broken;		/* the new file failed: nothing can be kept */
 };
 
 static int
@@ -465,8 +643,10 @@ refresh_add(const struct instance *in, void *ctx, struct err *e)
 	long long now;
 	int rc;
 
-	if ((rc = cache_writer_add(in, r->w, e)) != 0)
+	if ((rc = cache_writer_add(in, r->w, e)) != 0) {
+		r->broken = 1;
 		return rc;
+	}
 	if (++r->count % 1000 == 0 && r->a->o.progress != NULL &&
 	    (now = retry_now_ms()) - r->start_ms >= 2000 &&
 	    now - r->said_ms >= 2000) {
@@ -477,17 +657,90 @@ refresh_add(const struct instance *in, void *ctx, struct err *e)
 	return 0;
 }
 
+/* The previous cache, when it can lend a failed source's instances:
+ * readable and built with the same scope. NULL otherwise. */
+static struct cache *
+previous(const char *path, const char *scope)
+{
+	struct err e = { 0 };
+	struct cache *c;
+
+	if (cache_open(path, &c, &e) != 0)
+		return NULL;
+	if (strcmp(cache_scope(c), scope) != 0) {
+		cache_close(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* Reads one source into the writer; on failure, drops what it added and
+ * keeps the source's instances of the previous cache (old), if any
+ * (*kept: how many; -1 when there were none to keep). */
+static int
+refresh_source(struct refresh *r, size_t acc, const char *region,
+    struct cache *old, long *kept, struct app_refresh_stats *st,
+    struct err *e)
+{
+	struct app *a = r->a;
+	const char *profile = account_name(a, acc);
+	struct err ke = { 0 };
+	struct ec2 *c = NULL;
+	time_t when = time(NULL), then;
+	long before;
+	int owned = 0, rc;
+
+	*kept = -1;
+	r->region = region;
+	if ((rc = cache_writer_source(r->w, profile, region, e)) != 0) {
+		r->broken = 1;
+		return rc;
+	}
+	if ((rc = source_client(a, acc, region, &c, &owned, e)) == 0) {
+		rc = ec2_describe_instances(c, a->cfg->filters,
+		    a->cfg->nfilters, refresh_add, r, e);
+		st->pages += ec2_stats(c)->pages;
+		st->requests += ec2_stats(c)->requests;
+		if (owned)
+			ec2_free(c);
+	}
+	if (rc == 0 && (rc = cache_writer_source_end(r->w, when, e)) != 0)
+		r->broken = 1;
+	if (rc == 0 || r->broken)
+		return rc;
+	if (cache_writer_source_drop(r->w, &ke) != 0) {
+		*e = ke;
+		r->broken = 1;
+		return ke.code;
+	}
+	if (old == NULL ||
+	    (then = cache_source_refreshed(old, profile, region)) == 0)
+		return rc;
+	/* keep the previous instances, as old as they are */
+	before = r->count;
+	if (cache_writer_source(r->w, profile, region, &ke) != 0 ||
+	    cache_each(old, profile, region, refresh_add, r, &ke) != 0 ||
+	    cache_writer_source_end(r->w, then, &ke) != 0) {
+		*e = ke;
+		r->broken = 1;
+		return ke.code;
+	}
+	*kept = r->count - before;
+	return rc;
+}
+
 int
 app_refresh(struct app *a, struct app_refresh_stats *st, struct err *e)
 {
 	struct refresh r = { 0 };
+	struct err first = { 0 };
+	struct cache *old = NULL;
 	struct buf regions;
-	const char *one[1];
-	const char **list;
-	size_t i, n;
-	char *scope = NULL;
-	time_t started = time(NULL);
-	int rc;
+	const char *const *list;
+	char where[256], *scope = NULL;
+	size_t i, k, n, nfailed = 0, nsources = 0;
+	long kept, first_kept = -1;
+	int rc = 0;
 
 	memset(st, 0, sizeof(*st));
 	if (a->cfg == NULL)
@@ -497,8 +750,8 @@ app_refresh(struct app *a, struct app_refresh_stats *st, struct err *e)
 	if (n == 0) {
 		if ((rc = region(a, e)) != 0)
 			return rc;
-		one[0] = a->s.region;
-		list = one;
+		a->one_region = a->s.region;
+		list = &a->one_region;
 		n = 1;
 	}
 	if ((scope = scope_of(a->cfg)) == NULL)
@@ -510,39 +763,74 @@ app_refresh(struct app *a, struct app_refresh_stats *st, struct err *e)
 		free(scope);
 		return rc;
 	}
+	old = previous(a->cfg->cache_path, scope);
 	buf_init(&regions, 0);
-	for (i = 0; rc == 0 && i < n; i++) {
-		struct ec2 *c;
-
-		r.region = list[i];
+	(void)buf_puts(&regions, "");
+	for (i = 0; i < n; i++)
 		(void)buf_printf(&regions, "%s%s", i ? "," : "", list[i]);
-		if ((c = client_for(a, list[i], e)) == NULL) {
-			rc = e->code;
-			break;
+	for (k = 0; k < accounts(a); k++) {
+		for (i = 0; i < n; i++, nsources++) {
+			struct err se = { 0 };
+
+			if ((rc = refresh_source(&r, k, list[i], old, &kept,
+			    st, &se)) == 0)
+				continue;
+			if (r.broken) {
+				*e = se;
+				goto abort;
+			}
+			source_label(where, sizeof(where), account_name(a, k),
+			    list[i]);
+			err_prefix(&se, "%s", where);
+			if (nfailed++ == 0) {
+				first = se;
+				first_kept = kept;
+			}
 		}
-		rc = ec2_describe_instances(c, a->cfg->filters,
-		    a->cfg->nfilters, refresh_add, &r, e);
-		st->pages += ec2_stats(c)->pages;
-		st->requests += ec2_stats(c)->requests;
-		ec2_free(c);
-		if (rc != 0)
-			err_prefix(e, list[i]);
 	}
-	if (rc == 0 && regions.data == NULL)
+	if (regions.data == NULL) {
 		rc = err_set(e, ERR_FAIL, "out of memory");
-	if (rc == 0)
-		rc = cache_writer_commit(r.w, started, regions.data, scope, e);
-	else
-		cache_writer_abort(r.w);
-	if (rc == 0) {
-		st->instances = r.count;
-		st->regions = (unsigned)n;
-		st->seconds = (double)(retry_now_ms() - r.start_ms) / 1000.0;
-		say(a->o.warn, "refreshed %s: %ld instances, %u region%s, %u "
-		    "pages, %u requests, %.2f s", a->cfg->cache_path,
-		    st->instances, st->regions, st->regions == 1 ? "" : "s",
-		    st->pages, st->requests, st->seconds);
+		goto abort;
 	}
+	if (nfailed == nsources) {
+		*e = first;
+		rc = first.code;
+		goto abort;
+	}
+	cache_close(old);
+	old = NULL;
+	if ((rc = cache_writer_commit(r.w, regions.data, scope, e)) != 0)
+		goto out;
+	st->instances = r.count;
+	st->regions = (unsigned)n;
+	st->seconds = (double)(retry_now_ms() - r.start_ms) / 1000.0;
+	if (nfailed > 0) {
+		/* one line, non-zero exit: cron must notice */
+		rc = err_set(e, first.code, "refreshed %s without %zu of %zu "
+		    "sources, first %s; %s", a->cfg->cache_path, nfailed,
+		    nsources, first.msg, first_kept >= 0 ? "the previous "
+		    "cache's instances of the failed kept" : "no earlier "
+		    "instances of it to keep");
+		if (first_kept >= 0)
+			(void)snprintf(e->msg + strlen(e->msg),
+			    sizeof(e->msg) - strlen(e->msg), " (%ld)",
+			    first_kept);
+		goto out;
+	}
+	if (accounts(a) > 1)
+		(void)snprintf(where, sizeof(where), " of %zu profiles",
+		    accounts(a));
+	else
+		*where = '\0';
+	say(a->o.warn, "refreshed %s: %ld instances, %u region%s%s, %u pages, "
+	    "%u requests, %.2f s", a->cfg->cache_path, st->instances,
+	    st->regions, st->regions == 1 ? "" : "s", where, st->pages,
+	    st->requests, st->seconds);
+	goto out;
+abort:
+	cache_writer_abort(r.w);
+out:
+	cache_close(old);
 	buf_free(&regions);
 	free(scope);
 	return rc;

@@ -67,8 +67,15 @@ struct app_opts {
  * or -1 with e filled (ERR_USAGE) for a bad argument. */
 int app_option(struct app_opts *o, int opt, const char *arg, struct err *e);
 
+/* The credentials of one of aws.profiles. */
+struct app_account {
+	struct settings s;
+	struct creds_chain *creds;	/* NULL until first used */
+};
+
 struct app {
 	struct app_opts o;
+	settings_env_fn env;
 	struct config *cfg;		/* NULL when none was loaded */
 	struct settings s;
 	struct imds *imds;		/* NULL when disabled */
@@ -80,6 +87,9 @@ struct app {
 	long cache_age;			/* seconds since its refresh */
 	int cache_fresh;		/* younger than cache.max_age */
 	int stale_warned;		/* the one stale-cache warning is out */
+	struct app_account *accounts;	/* per aws.profiles item */
+	size_t naccounts;
+	const char *one_region;		/* a one-region list's item */
 };
 
 /* What a refresh did, for its summary line. */
@@ -123,9 +133,14 @@ int app_self(struct app *a, char **id, struct err *e);
 int app_peers(struct app *a, const char *env, const struct instance *self,
     struct value **out, struct err *e);
 
-/* Reads every configured region (aws.regions, else the region) into a
+/* Reads every source, each configured region (aws.regions, else the
+ * region) of each account (aws.profiles, else the one profile), into a
  * new cache file renamed over cache.path, then says one summary line
- * (instances, regions, pages, seconds) through o.warn. */
+ * (instances, sources, regions, pages, requests, seconds) through o.warn.
+ * When some sources fail, the others are written and the failed ones
+ * keep their instances of the previous cache (with its older refresh
+ * time), and the error (the first failure) says so; when all fail, the
+ * cache is not touched. */
 int app_refresh(struct app *a, struct app_refresh_stats *st, struct err *e);
 
 #endif

@@ -18,10 +18,16 @@
 
 #define NOMEM(e) err_set((e), ERR_FAIL, "out of memory")
 
-/* instances has one column per instance_fields entry, in that order,
- * after the key n; tags and sgs are clustered by (n, seq). */
+/* instances has the key n, its source src, then one column per
+ * instance_fields entry, in that order; tags and sgs are clustered by
+ * (n, seq). A source is one (profile, region) read by the refresh, with
+ * its own refresh time (older than the others when its instances were
+ * kept from the previous cache). */
 static const char schema_tail[] =
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;"
+    "CREATE TABLE sources(src INTEGER PRIMARY KEY, profile TEXT,"
+    " region TEXT, refreshed INTEGER, instances INTEGER,"
+    " UNIQUE(profile, region));"
     "CREATE TABLE tags(n INTEGER, seq INTEGER, key TEXT, value TEXT,"
     " PRIMARY KEY(n, seq)) WITHOUT ROWID;"
     "CREATE TABLE sgs(n INTEGER, seq INTEGER, sg_id TEXT, name TEXT,"
@@ -255,9 +261,9 @@ col(sqlite3_stmt *st, int i)
 	return s ? s : "";
 }
 
-/* Calls fn for every instance the query cand selects (the numbers n
- * are put in a temporary table first, so the selection runs once), built
- * from three scans ordered by n and merged; inst_where narrows the
+/* Calls fn for every instance the query cand selects (distinct numbers
+ * n, put in a temporary table first, in cand's order, so the selection
+ * runs once), built from three scans in that order, merged; inst_where narrows the
  * instances (on i.*) and tag_where the tags read (on key). light reads
  * only what peers use (no security groups when light > 1). */
 static int
@@ -272,10 +278,10 @@ each(struct cache *c, const char *cand, const char *inst_where,
 	int ri, rt, rs, rc = 0;
 	sqlite3_int64 n;
 
-	if (sqlite3_exec(c->db, "CREATE TEMP TABLE IF NOT EXISTS cand(n INTEGER "
-	    "PRIMARY KEY); DELETE FROM temp.cand", NULL, NULL, NULL) !=
-	    SQLITE_OK ||
-	    (qc = prepare(c->db, "INSERT OR IGNORE INTO temp.cand ", cand, "",
+	if (sqlite3_exec(c->db, "CREATE TEMP TABLE IF NOT EXISTS cand(k INTEGER "
+	    "PRIMARY KEY, n INTEGER); DELETE FROM temp.cand", NULL, NULL,
+	    NULL) != SQLITE_OK ||
+	    (qc = prepare(c->db, "INSERT INTO temp.cand(n) ", cand, "",
 	    b)) == NULL)
 		return db_err(e, ERR_UNAVAILABLE, c->path, c->db);
 	ri = sqlite3_step(qc);
@@ -283,22 +289,22 @@ each(struct cache *c, const char *cand, const char *inst_where,
 	if (ri != SQLITE_DONE)
 		return db_err(e, ERR_UNAVAILABLE, c->path, c->db);
 	buf_init(&head, 0);
-	(void)buf_puts(&head, "SELECT i.n");
+	(void)buf_puts(&head, "SELECT c.k");
 	for (i = 0; i < instance_nfields; i++)
 		(void)buf_printf(&head, ", i.%s", instance_fields[i].name);
 	if (buf_puts(&head, " FROM temp.cand c CROSS JOIN instances i "
 	    "ON i.n = c.n") == -1)
 		return NOMEM(e);
-	/* CROSS JOIN keeps cand outermost: rows come in n order, unsorted */
-	qi = prepare3(c->db, head.data, "", inst_where, "", " ORDER BY c.n", b);
+	/* CROSS JOIN keeps cand outermost: rows come in k order, unsorted */
+	qi = prepare3(c->db, head.data, "", inst_where, "", " ORDER BY c.k", b);
 	buf_free(&head);
 	if (qi == NULL ||
-	    (qt = prepare3(c->db, "SELECT t.n, t.key, t.value FROM temp.cand c "
+	    (qt = prepare3(c->db, "SELECT c.k, t.key, t.value FROM temp.cand c "
 	    "CROSS JOIN tags t ON t.n = c.n", "", tag_where, "",
-	    " ORDER BY c.n, t.seq", b)) == NULL ||
-	    (light < 2 && (qs = prepare(c->db, "SELECT s.n, s.sg_id, s.name "
+	    " ORDER BY c.k, t.seq", b)) == NULL ||
+	    (light < 2 && (qs = prepare(c->db, "SELECT c.k, s.sg_id, s.name "
 	    "FROM temp.cand c CROSS JOIN sgs s ON s.n = c.n", "",
-	    " ORDER BY c.n, s.seq", b)) == NULL)) {
+	    " ORDER BY c.k, s.seq", b)) == NULL)) {
 		rc = db_err(e, ERR_UNAVAILABLE, c->path, c->db);
 		goto out;
 	}
@@ -354,17 +360,20 @@ cache_match(void *src, enum lookup_strategy s, const char *const *vals,
 
 	switch (s) {
 	case LOOKUP_INSTANCE_ID:
-		cand = "SELECT n FROM instances WHERE instance_id IN (?1, ?2)";
+		cand = "SELECT n FROM instances WHERE instance_id IN (?1, ?2) "
+		    "ORDER BY n";
 		break;
 	case LOOKUP_PRIVATE_DNS:
-		cand = "SELECT n FROM instances WHERE private_dns IN (?1, ?2)";
+		cand = "SELECT n FROM instances WHERE private_dns IN (?1, ?2) "
+		    "ORDER BY n";
 		break;
 	case LOOKUP_PRIVATE_IP:
-		cand = "SELECT n FROM instances WHERE private_ip IN (?1, ?2)";
+		cand = "SELECT n FROM instances WHERE private_ip IN (?1, ?2) "
+		    "ORDER BY n";
 		break;
 	case LOOKUP_TAG_NAME:
-		cand = "SELECT n FROM tags WHERE key = 'Name' AND "
-		    "value IN (?1, ?2)";
+		cand = "SELECT DISTINCT n FROM tags WHERE key = 'Name' AND "
+		    "value IN (?1, ?2) ORDER BY n";
 		break;
 	}
 	return each(src, cand, "", "", 0, &b, fn, ctx, e);
@@ -435,6 +444,39 @@ cache_each_in_env(struct cache *c, const char *region, const char *env_tag,
 	return rc;
 }
 
+int
+cache_each(struct cache *c, const char *profile, const char *region,
+    awsxml_instance_fn fn, void *ctx, struct err *e)
+{
+	const char *v[2] = { profile, region };
+	struct binds b = { v, 2, -1, NULL, 0 };
+
+	if (profile != NULL)
+		return each(c, "SELECT n FROM instances WHERE src = (SELECT src "
+		    "FROM sources WHERE profile = ?1 AND region = ?2) ORDER BY n",
+		    "", "", 0, &b, fn, ctx, e);
+	return each(c, "SELECT n FROM instances WHERE state <> 'terminated' "
+	    "ORDER BY instance_id, n", "", "", 0, &b, fn, ctx, e);
+}
+
+time_t
+cache_source_refreshed(struct cache *c, const char *profile,
+    const char *region)
+{
+	sqlite3_stmt *st;
+	time_t t = 0;
+
+	if (sqlite3_prepare_v2(c->db, "SELECT refreshed FROM sources WHERE "
+	    "profile = ?1 AND region = ?2", -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_text(st, 1, profile, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, region, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		t = (time_t)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return t;
+}
+
 /* ---- writing */
 
 struct cache_writer {
@@ -442,7 +484,10 @@ struct cache_writer {
 	int fd, lock;
 	sqlite3 *db;
 	sqlite3_stmt *ins, *tag, *sg;
-	long count;
+	long count;		/* instances in the file */
+	sqlite3_int64 src;	/* the source being added (0: none yet) */
+	sqlite3_int64 first;	/* its first instance number */
+	long src_count;		/* its instances */
 };
 
 /* Removes PATH.new-* (left by refreshes that were killed); the caller
@@ -557,7 +602,7 @@ cache_writer_begin(const char *path, mode_t mode, struct cache_writer **out,
 	buf_init(&sql, 0);
 	(void)buf_puts(&sql, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
 	    " PRAGMA locking_mode=EXCLUSIVE;"
-	    " CREATE TABLE instances(n INTEGER PRIMARY KEY");
+	    " CREATE TABLE instances(n INTEGER PRIMARY KEY, src INTEGER");
 	for (i = 0; i < instance_nfields; i++)
 		(void)buf_printf(&sql, ", %s TEXT", instance_fields[i].name);
 	(void)buf_printf(&sql, "); %s BEGIN;", schema_tail);
@@ -568,7 +613,7 @@ cache_writer_begin(const char *path, mode_t mode, struct cache_writer **out,
 		return rc;
 	}
 	buf_reset(&sql);
-	(void)buf_puts(&sql, "INSERT INTO instances VALUES (NULL");
+	(void)buf_puts(&sql, "INSERT INTO instances VALUES (NULL, ?");
 	for (i = 0; i < instance_nfields; i++)
 		(void)buf_puts(&sql, ", ?");
 	(void)buf_puts(&sql, ")");
@@ -605,12 +650,18 @@ cache_writer_add(const struct instance *in, void *ctx, struct err *e)
 	size_t i;
 	int rc;
 
+	if (w->src == 0)
+		return err_set(e, ERR_FAIL, "cache_writer_add before "
+		    "cache_writer_source");
+	sqlite3_bind_int64(w->ins, 1, w->src);
 	for (i = 0; i < instance_nfields; i++)
-		sqlite3_bind_text(w->ins, (int)i + 1,
+		sqlite3_bind_text(w->ins, (int)i + 2,
 		    INSTANCE_FIELD(in, &instance_fields[i]), -1, SQLITE_STATIC);
 	if ((rc = step(w, w->ins, e)) != 0)
 		return rc;
 	n = sqlite3_last_insert_rowid(w->db);
+	if (w->src_count == 0)
+		w->first = n;
 	for (i = 0; i < in->ntags; i++) {
 		sqlite3_bind_int64(w->tag, 1, n);
 		sqlite3_bind_int64(w->tag, 2, (sqlite3_int64)i);
@@ -630,13 +681,106 @@ cache_writer_add(const struct instance *in, void *ctx, struct err *e)
 			return rc;
 	}
 	w->count++;
+	w->src_count++;
 	return 0;
 }
 
-int
-cache_writer_commit(struct cache_writer *w, time_t refreshed,
-    const char *regions, const char *scope, struct err *e)
+/* Runs sql with the integers a and b as ?1 and ?2. */
+static int
+exec2(struct cache_writer *w, const char *sql, sqlite3_int64 a,
+    sqlite3_int64 b, struct err *e)
 {
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(w->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_err(e, ERR_FAIL, w->tmp, w->db);
+	sqlite3_bind_int64(st, 1, a);
+	sqlite3_bind_int64(st, 2, b);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 :
+	    db_err(e, ERR_FAIL, w->tmp, w->db);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+cache_writer_source(struct cache_writer *w, const char *profile,
+    const char *region, struct err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(w->db, "INSERT INTO sources(profile, region) "
+	    "VALUES (?1, ?2)", -1, &st, NULL) != SQLITE_OK)
+		return db_err(e, ERR_FAIL, w->tmp, w->db);
+	sqlite3_bind_text(st, 1, profile, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, region, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 :
+	    db_err(e, ERR_FAIL, w->tmp, w->db);
+	sqlite3_finalize(st);
+	if (rc == 0) {
+		w->src = sqlite3_last_insert_rowid(w->db);
+		w->src_count = 0;
+	}
+	return rc;
+}
+
+int
+cache_writer_source_end(struct cache_writer *w, time_t refreshed,
+    struct err *e)
+{
+	int rc = exec2(w, "UPDATE sources SET refreshed = ?2, instances = "
+	    "(SELECT count(*) FROM instances WHERE src = ?1) WHERE src = ?1",
+	    w->src, (sqlite3_int64)refreshed, e);
+
+	w->src = 0;
+	return rc;
+}
+
+int
+cache_writer_source_drop(struct cache_writer *w, struct err *e)
+{
+	int rc = 0;
+
+	/* no journal, so no rollback: the source's rows are the last ones */
+	if (w->src_count > 0 &&
+	    ((rc = exec2(w, "DELETE FROM tags WHERE n >= ?1", w->first, 0,
+	    e)) != 0 ||
+	    (rc = exec2(w, "DELETE FROM sgs WHERE n >= ?1", w->first, 0,
+	    e)) != 0 ||
+	    (rc = exec2(w, "DELETE FROM instances WHERE n >= ?1", w->first, 0,
+	    e)) != 0))
+		return rc;
+	w->count -= w->src_count;
+	w->src_count = 0;
+	if (w->src != 0 && (rc = exec2(w, "DELETE FROM sources WHERE src = ?1",
+	    w->src, 0, e)) != 0)
+		return rc;
+	w->src = 0;
+	return 0;
+}
+
+/* The oldest source's refresh time: the cache is as old as that. */
+static time_t
+oldest_source(struct cache_writer *w)
+{
+	sqlite3_stmt *st;
+	time_t t = 0;
+
+	if (sqlite3_prepare_v2(w->db, "SELECT min(refreshed) FROM sources", -1,
+	    &st, NULL) != SQLITE_OK)
+		return 0;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		t = (time_t)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return t;
+}
+
+int
+cache_writer_commit(struct cache_writer *w, const char *regions,
+    const char *scope, struct err *e)
+{
+	time_t refreshed = oldest_source(w);
 	char when[32], schema[16], count[32];
 	const char *keys[] = { "schema", "refreshed", "regions", "scope",
 	    "instances" };
@@ -653,6 +797,10 @@ cache_writer_commit(struct cache_writer *w, time_t refreshed,
 	vals[2] = regions;
 	vals[3] = scope;
 	vals[4] = count;
+	if (refreshed <= 0) {
+		rc = err_set(e, ERR_FAIL, "%s: no source was refreshed", w->tmp);
+		goto fail;
+	}
 	if ((rc = exec(w, indexes, e)) != 0)
 		goto fail;
 	if (sqlite3_prepare_v2(w->db, "INSERT INTO meta VALUES (?, ?)", -1,

@@ -192,11 +192,44 @@ get_bool(struct check *k, const struct value *map, const char *key,
 	return 0;
 }
 
+/* aws.KEY: a non-empty list of distinct non-empty strings, or absent. */
+static int
+get_names(struct check *k, const struct value *aws, const char *key,
+    const char ***out, size_t *n)
+{
+	const struct value *v, *it;
+	char what[64];
+	size_t i, j;
+	int rc;
+
+	if ((v = value_map_get(aws, key)) == NULL)
+		return 0;
+	snprintf(what, sizeof(what), "aws.%s", key);
+	if ((rc = want(k, v, VAL_LIST, what)) != 0)
+		return rc;
+	if (v->n == 0)
+		return bad(k, v, "%s must not be empty", what);
+	if ((*out = calloc(v->n, sizeof(**out))) == NULL)
+		return err_set(k->e, ERR_FAIL, "out of memory");
+	for (i = 0; i < v->n; i++) {
+		it = v->items[i];
+		if (it->type != VAL_STR || *it->s == '\0')
+			return bad(k, it, "%s items must be non-empty strings",
+			    what);
+		for (j = 0; j < i; j++)
+			if (strcmp((*out)[j], it->s) == 0)
+				return bad(k, it, "%s lists '%s' twice", what,
+				    it->s);
+		(*out)[(*n)++] = it->s;
+	}
+	return 0;
+}
+
 static int
 check_aws(struct check *k, const struct value *aws)
 {
 	static const char *const allowed[] = { "region", "regions", "profile",
-	    "endpoint", "filters", NULL };
+	    "profiles", "endpoint", "filters", NULL };
 	struct config *c = k->c;
 	const struct value *v, *vals;
 	size_t i, j;
@@ -208,20 +241,14 @@ check_aws(struct check *k, const struct value *aws)
 	    (rc = get_str(k, aws, "profile", "aws", &c->profile)) != 0 ||
 	    (rc = get_str(k, aws, "endpoint", "aws", &c->endpoint)) != 0)
 		return rc;
-	if ((v = value_map_get(aws, "regions")) != NULL) {
-		if ((rc = want(k, v, VAL_LIST, "aws.regions")) != 0)
-			return rc;
-		if (v->n == 0)
-			return bad(k, v, "aws.regions must not be empty");
-		if ((c->regions = calloc(v->n, sizeof(*c->regions))) == NULL)
-			return err_set(k->e, ERR_FAIL, "out of memory");
-		for (i = 0; i < v->n; i++) {
-			if ((rc = want(k, v->items[i], VAL_STR,
-			    "an aws.regions item")) != 0)
-				return rc;
-			c->regions[c->nregions++] = v->items[i]->s;
-		}
-	}
+	if ((rc = get_names(k, aws, "regions", &c->regions, &c->nregions)) != 0 ||
+	    (rc = get_names(k, aws, "profiles", &c->profiles,
+	    &c->nprofiles)) != 0)
+		return rc;
+	if (c->profile != NULL && c->nprofiles > 0)
+		return bad(k, value_map_get(aws, "profiles"), "aws.profile and "
+		    "aws.profiles exclude each other; list the one profile in "
+		    "aws.profiles");
 	if ((v = value_map_get(aws, "filters")) == NULL)
 		return 0;
 	if ((rc = want(k, v, VAL_MAP, "aws.filters")) != 0)
@@ -576,6 +603,7 @@ config_free(struct config *c)
 		free((void *)c->filters[i].values);
 	free(c->filters);
 	free(c->regions);
+	free(c->profiles);
 	free(c->groups);
 	value_free(c->root);
 	free(c->path);

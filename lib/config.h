@@ -23,8 +23,10 @@ struct config {
 	char *path;
 	struct value *root;
 	const char *region, *profile, *endpoint;	/* NULL: unset */
-	const char **regions;
+	const char **regions;			/* aws.regions, or none */
 	size_t nregions;
+	const char **profiles;			/* aws.profiles, or none */
+	size_t nprofiles;
 	struct ec2_filter *filters;
 	size_t nfilters;
 	const char *cache_path;

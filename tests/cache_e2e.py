@@ -6,6 +6,11 @@ SIGKILL during a refresh, and readers racing a refresh.
 These are scenarios (several commands and checks in order), so they are
 code rather than fixtures/e2e cases; each says why it exists. Run:
     tests/cache_e2e.py --build build [NAME...]
+--wrap, --wrap-logs and --time-scale are e2e.py's (make valgrind): every
+binary runs under the wrapper, its logs are checked after each scenario,
+except the refreshes test_kill_during_refresh SIGKILLs at set moments,
+which run bare (a wrapper's slowness moves the moment; a killed process
+leaves no report).
 """
 
 import argparse
@@ -22,7 +27,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e import EXPECTED, FIXTURES, SECRETS, Fake, base_env  # noqa: E402
+from e2e import EXPECTED, FIXTURES, SECRETS, Fake, Wrap, base_env  # noqa: E402
 
 CONFIG = os.path.join(FIXTURES, "configs", "chef.yaml")
 
@@ -37,14 +42,17 @@ def check(cond, what):
 
 
 class Ctx:
-    def __init__(self, build, fake, tmp):
+    def __init__(self, build, fake, tmp, wrap=Wrap(None, None), logdir=None):
         self.build, self.fake, self.tmp = build, fake, tmp
+        self.wrap, self.logdir, self.runs = wrap, logdir, 0
         self.db = os.path.join(tmp, "fleet.db")
         self.config = self.write_config()
 
-    def write_config(self, extra_cache="", name="config.yaml"):
+    def write_config(self, extra_cache="", name="config.yaml", aws=None):
         with open(CONFIG) as f:
             text = f.read()
+        if aws is not None:
+            text = text.replace("aws:\n  region: us-east-1\n", "aws: %s\n" % aws)
         path = os.path.join(self.tmp, name)
         with open(path, "w") as f:
             f.write(text + "cache: {path: %s%s}\n" % (self.db, extra_cache))
@@ -53,9 +61,17 @@ class Ctx:
     def env(self):
         return base_env(self.tmp, self.fake)
 
-    def run(self, prog, *args, config=None, want=0, timeout=60):
+    def argv(self, prog, *args, config=None):
+        """prog's command line, under the wrapper if there is one."""
         argv = [os.path.join(self.build, prog), "-c", config or self.config] + list(args)
-        p = subprocess.run(argv, env=self.env(), capture_output=True, timeout=timeout)
+        if self.wrap:
+            self.runs += 1
+        return self.wrap.argv(argv, self.logdir)
+
+    def run(self, prog, *args, config=None, want=0, timeout=60):
+        argv = self.argv(prog, *args, config=config)
+        p = subprocess.run(argv, env=self.env(), capture_output=True,
+                           timeout=timeout * self.wrap.time_scale)
         out, err = p.stdout.decode(), p.stderr.decode()
         for s in SECRETS:
             check(s not in out and s not in err, "a secret in the output of %s" % argv)
@@ -69,13 +85,22 @@ class Ctx:
             check(err.count("\n") == 1, "stderr is not one line: %r" % err)
         return p.returncode, out, err
 
-    def refresh(self, config=None):
+    def refresh(self, config=None, regions=1):
         rc, out, err = self.run("enc", "--refresh", config=config)
         check(out == "", "refresh printed on stdout")
-        check(re.fullmatch(r"enc: refreshed %s: \d+ instances, 1 region, \d+ pages, "
-                           r"\d+ requests, [0-9.]+ s\n" % re.escape(self.db), err),
+        check(re.fullmatch(r"enc: refreshed %s: \d+ instances, %d regions?, \d+ pages, "
+                           r"\d+ requests, [0-9.]+ s\n" % (re.escape(self.db), regions),
+                           err),
               "refresh summary: %r" % err)
         return err
+
+    def sources(self):
+        db = sqlite3.connect("file:%s?mode=ro" % self.db, uri=True)
+        try:
+            return {(p, r): (t, n) for p, r, t, n in db.execute(
+                "SELECT profile, region, refreshed, instances FROM sources")}
+        finally:
+            db.close()
 
     def requests(self):
         return self.fake.control("stats")["ec2_requests"]
@@ -176,7 +201,7 @@ def test_broken_caches(c):
     db.close()
     _, _, err = c.run("enc", "web-s1")
     check(re.fullmatch(r"enc: ignoring cache .* has schema version 99; this program reads "
-                       r"version 1; the next --refresh rebuilds it\n", err), err)
+                       r"version 2; the next --refresh rebuilds it\n", err), err)
     c.refresh()
     scoped = c.write_config("", "scoped.yaml")
     text = open(scoped).read().replace("aws:\n  region: us-east-1\n",
@@ -184,7 +209,7 @@ def test_broken_caches(c):
     with open(scoped, "w") as f:
         f.write(text)
     _, _, err = c.run("enc", "web-s1", config=scoped)
-    check("built with other aws.filters" in err, err)
+    check("built with other aws.profiles or aws.filters" in err, err)
     with open(c.db, "wb") as f:
         f.write(b"")
     _, _, err = c.run("enc", "web-s1")
@@ -203,6 +228,67 @@ def test_refresh_fails_keeps_cache(c):
     with open(c.db, "rb") as f:
         check(f.read() == old, "the cache changed")
     check(c.leftovers() == [], "left %r" % c.leftovers())
+
+
+def test_regions_partial_refresh(c):
+    """aws.regions: one refresh reads both regions; a lookup finds an
+    instance in whichever region it is, from the cache and live. When one
+    region fails, the others are replaced, the failed one keeps its
+    instances of the previous cache with their older refresh time, and the
+    refresh says so in one line and exits 3; with nothing earlier to keep
+    it says that; when every region fails the cache is left untouched."""
+    cfg = c.write_config(name="regions.yaml",
+                         aws="{region: us-east-1, regions: [us-east-1, eu-west-1]}")
+    eu = "i-0c000000000000020"
+    c.refresh(config=cfg, regions=2)
+    first = c.sources()
+    check(set(first) == {("", "us-east-1"), ("", "eu-west-1")}, "sources %r" % first)
+    check(first[("", "eu-west-1")][1] == 1, "eu-west-1 count %r" % first)
+    c.fake.control("fault", {"kind": "throttle", "count": -1})
+    _, out, _ = c.run("enc", "web-eu", config=cfg)
+    check("ec2_instance_id: %s" % eu in out, "eu-west-1 from the cache: %r" % out)
+    c.fake.control("reset")
+    _, out, _ = c.run("enc", "--live", "web-eu", config=cfg)
+    check("ec2_region: eu-west-1" in out, "eu-west-1 live: %r" % out)
+    # --region narrows a live lookup to that region
+    c.run("enc", "--live", "--region", "us-east-1", "--describe", "web-eu", config=cfg,
+          want=1)
+
+    time.sleep(1.1)     # refresh times are in seconds
+    # us-east-1 (one page) answers, then every request is throttled
+    c.fake.control("fault", {"kind": "hang", "delay": 0, "count": 1})
+    c.fake.control("fault", {"kind": "throttle", "count": -1})
+    _, _, err = c.run("enc", "--refresh", config=cfg, want=3)
+    check(re.fullmatch(r"enc: refreshed %s without 1 of 2 sources, first eu-west-1: "
+                       r".*RequestLimitExceeded.*; the previous cache's instances of "
+                       r"the failed kept \(1\)\n" % re.escape(c.db), err), err)
+    second = c.sources()
+    check(second[("", "eu-west-1")] == first[("", "eu-west-1")],
+          "eu-west-1 not kept as it was: %r" % second)
+    check(second[("", "us-east-1")][0] > first[("", "us-east-1")][0],
+          "us-east-1 not refreshed: %r -> %r" % (first, second))
+    _, out, _ = c.run("enc", "web-eu", config=cfg)
+    check("ec2_instance_id: %s" % eu in out, "the kept instance: %r" % out)
+    check(c.leftovers() == [], "left %r" % c.leftovers())
+
+    # every region failing: the cache is not touched
+    with open(c.db, "rb") as f:
+        before = f.read()
+    c.fake.control("reset")
+    c.fake.control("fault", {"kind": "throttle", "count": -1})
+    _, _, err = c.run("enc", "--refresh", config=cfg, want=3)
+    check("RequestLimitExceeded" in err, err)
+    with open(c.db, "rb") as f:
+        check(f.read() == before, "a refresh where every region failed changed the cache")
+
+    # nothing earlier to keep
+    os.unlink(c.db)
+    c.fake.control("reset")
+    c.fake.control("fault", {"kind": "hang", "delay": 0, "count": 1})
+    c.fake.control("fault", {"kind": "throttle", "count": -1})
+    _, _, err = c.run("enc", "--refresh", config=cfg, want=3)
+    check("no earlier instances of it to keep" in err, err)
+    check(set(c.sources()) == {("", "us-east-1")}, "sources %r" % c.sources())
 
 
 def test_lock(c):
@@ -224,6 +310,7 @@ def test_kill_during_refresh(c):
     c.fake.control("config", {"page_size": 3})
     for delay in (0.05, 0.3, 0.7, 1.2):
         c.fake.control("fault", {"kind": "hang", "count": -1, "delay": 0.25})
+        # bare, never wrapped: see the module's docstring
         p = subprocess.Popen([os.path.join(c.build, "enc"), "-c", c.config, "--refresh"],
                              env=c.env(), stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
@@ -253,7 +340,7 @@ def test_readers_during_refresh(c):
     _, want, _ = c.run("enc", "web-s1")
     c.fake.control("config", {"page_size": 2})
     c.fake.control("fault", {"kind": "hang", "count": 6, "delay": 0.2})
-    refresh = subprocess.Popen([os.path.join(c.build, "enc"), "-c", c.config, "--refresh"],
+    refresh = subprocess.Popen(c.argv("enc", "--refresh"),
                                env=c.env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     def one(_):
@@ -264,14 +351,14 @@ def test_readers_during_refresh(c):
     with concurrent.futures.ThreadPoolExecutor(max_workers=10) as pool:
         while refresh.poll() is None or len(results) < 50:
             results += list(pool.map(one, range(10)))
-    _, err = refresh.communicate(timeout=60)
+    _, err = refresh.communicate(timeout=60 * c.wrap.time_scale)
     check(refresh.returncode == 0, "the refresh failed: %r" % err)
     check(len(results) >= 50, "only %d readers" % len(results))
     bad = [r for r in results if r[0] != 0 or r[1] != want or r[2] != ""]
     check(not bad, "%d of 50 readers failed: %r" % (len(bad), bad[:2]))
 
 
-TESTS = [test_hit_matches_live, test_new_instance_live, test_stale_fallback,
+TESTS = [test_regions_partial_refresh, test_hit_matches_live, test_new_instance_live, test_stale_fallback,
          test_broken_caches, test_refresh_fails_keeps_cache, test_lock,
          test_kill_during_refresh, test_readers_during_refresh]
 
@@ -279,10 +366,17 @@ TESTS = [test_hit_matches_live, test_new_instance_live, test_stale_fallback,
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--build", default="build")
+    ap.add_argument("--wrap", default=os.environ.get("E2E_WRAP"),
+                    help="command prefixed to every binary run (see e2e.py)")
+    ap.add_argument("--wrap-logs", help="where the wrapper's {logdir}s go")
+    ap.add_argument("--time-scale", type=float, default=1.0,
+                    help="factor on the timeouts when wrapping")
     ap.add_argument("names", nargs="*")
     args = ap.parse_args()
     build = os.path.abspath(args.build)
     work = tempfile.mkdtemp(prefix="cache-e2e-")
+    wrap = Wrap(args.wrap, os.path.abspath(args.wrap_logs or os.path.join(work, "wrap")),
+                args.time_scale)
     fake = Fake("chef", work)
     failed = passed = 0
     try:
@@ -292,7 +386,11 @@ def main():
             fake.control("reset")
             tmp = tempfile.mkdtemp(prefix=t.__name__ + "-", dir=work)
             try:
-                t(Ctx(build, fake, tmp))
+                c = Ctx(build, fake, tmp, wrap, wrap.logdir(t.__name__) if wrap else None)
+                t(c)
+                fails = wrap.check(c.logdir, c.runs)
+                if fails:
+                    raise Failed("\n     ".join(fails))
                 passed += 1
                 print("ok   %s" % t.__name__)
             except (Failed, subprocess.TimeoutExpired, OSError) as e:
@@ -304,6 +402,8 @@ def main():
         if not failed:
             shutil.rmtree(work, ignore_errors=True)
     print("%d passed, %d failed" % (passed, failed))
+    if wrap:
+        print("wrapped: %d runs, %d logs checked" % (wrap.runs, wrap.logs))
     return 1 if failed or not passed else 0
 
 

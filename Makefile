@@ -4,6 +4,8 @@
 # make check      deps, then unit + end-to-end tests, then again under ASan/UBSan
 # make demo       deps, build, and a run against the fake EC2 on 127.0.0.1
 # make bench      deps, build, and the figures of the cache and refresh
+# make install    binaries, man pages, example config into $(DESTDIR)$(PREFIX)
+# make docs       man page lint, --help against the man pages, README examples
 
 VERSION  = 0.1.0
 BUILD   ?= build
@@ -15,7 +17,8 @@ PKGS     = libcurl openssl libxml-2.0 yaml-0.1 jansson sqlite3
 TESTPKGS = cmocka
 DEB_PKGS = gcc make pkg-config libcurl4-openssl-dev libssl-dev libxml2-dev \
            libyaml-dev libjansson-dev libsqlite3-dev libcmocka-dev \
-           python3 python3-botocore ca-certificates puppet-agent
+           python3 python3-botocore ca-certificates puppet-agent \
+           python3-yaml mandoc
 
 WARN     = -std=c11 -Wall -Wextra -pedantic -Wmissing-prototypes \
            -Wstrict-prototypes -Wwrite-strings -Wvla
@@ -92,6 +95,35 @@ puppet: $(BINS)
 
 test: unit e2e puppet
 
+MAN1     = enc/enc.1 dna-gen/dna-gen.1
+MAN5     = enc/enc.yaml.5
+BINDIR   = $(DESTDIR)$(PREFIX)/bin
+MANDIR   = $(DESTDIR)$(PREFIX)/share/man
+DOCDIR   = $(DESTDIR)$(PREFIX)/share/doc/ec2-classify
+DOCS     = enc/config.yaml.example README.md
+
+# Never writes /etc: the config is the operator's (README "Installation").
+install: $(BINS)
+	install -d $(BINDIR) $(MANDIR)/man1 $(MANDIR)/man5 $(DOCDIR)
+	install -m 0755 $(BINS) $(BINDIR)/
+	install -m 0644 $(MAN1) $(MANDIR)/man1/
+	install -m 0644 $(MAN5) $(MANDIR)/man5/
+	install -m 0644 $(DOCS) $(DOCDIR)/
+
+# Exactly what install wrote, and the doc directory when it is then empty.
+uninstall:
+	rm -f $(BINS:$(BUILD)/%=$(BINDIR)/%) \
+	  $(addprefix $(MANDIR)/man1/,$(notdir $(MAN1))) \
+	  $(addprefix $(MANDIR)/man5/,$(notdir $(MAN5))) \
+	  $(addprefix $(DOCDIR)/,$(notdir $(DOCS)))
+	rmdir $(DOCDIR) 2>/dev/null || true
+
+# Man page lint, --help against the man pages, README's operations
+# examples, the example config against the fake EC2, install/uninstall.
+docs: $(BINS)
+	mandoc -T lint -W warning $(MAN1) $(MAN5)
+	$(PYTHON) tests/docs_check.py --build $(BUILD)
+
 # The whole suite, then again with AddressSanitizer and UBSan.
 check: deps
 	$(MAKE) WERROR=1 test
@@ -110,6 +142,7 @@ bench: deps
 	$(MAKE) all
 	$(PYTHON) tests/bench.py --build $(BUILD)
 
-.PHONY: all deps unit e2e puppet test check demo bench clean
+.PHONY: all deps unit e2e puppet test check demo bench clean install \
+	uninstall docs
 
 .SECONDARY:

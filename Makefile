@@ -88,6 +88,7 @@ e2e: $(BINS)
 	$(PYTHON) tests/test_fake_ec2.py
 	$(PYTHON) tests/e2e.py --build $(BUILD)
 	$(PYTHON) tests/cache_e2e.py --build $(BUILD)
+	$(PYTHON) tests/faults.py --build $(BUILD)
 
 # A real puppet apply classifies every node of fixtures/fleets/puppet.json via enc.
 puppet: $(BINS)

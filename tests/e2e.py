@@ -41,6 +41,16 @@ repeats, peers sorted by name then id with exactly five keys each.
 Placeholders in cmd, env and files: {endpoint} (the fake's URL), {tmp}
 (the case's temporary directory), {fixtures}.
 
+--wrap "CMD ..." (or E2E_WRAP) runs every binary as CMD ... BINARY ARGS,
+for valgrind (make valgrind). {logdir} in CMD becomes a fresh directory per
+case, where the wrapper must write one log per process
+(--log-file={logdir}/vg.%p.log): each run must leave at least one log and
+every log must be a complete memcheck report with no error and no heap
+block left at exit (see valgrind_log_fails). --time-scale multiplies
+max_seconds. A kill_after case runs its binary unwrapped: its point is
+where SIGKILL lands in a run, which a wrapper's slowness moves, and a
+killed process leaves no report.
+
 With REGENERATE=1 the expected stdout files are rewritten from what the
 binaries print, for a human to review with git diff.
 """
@@ -51,6 +61,7 @@ import resource
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -107,6 +118,88 @@ class Fake:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+
+
+class Wrap:
+    """Runs each binary under a wrapper command (valgrind) whose per-process
+    logs, written under {logdir}, are checked after the run."""
+
+    def __init__(self, cmd, logroot, time_scale=1.0):
+        self.cmd = shlex.split(cmd) if cmd else []
+        self.logroot = logroot
+        self.time_scale = time_scale if self.cmd else 1.0
+        self.runs = 0       # wrapped runs
+        self.logs = 0       # logs checked
+
+    def __bool__(self):
+        return bool(self.cmd)
+
+    def logdir(self, name):
+        """A fresh log directory for one case or scenario."""
+        path = os.path.join(self.logroot, name)
+        shutil.rmtree(path, ignore_errors=True)
+        os.makedirs(path)
+        return path
+
+    def argv(self, argv, logdir):
+        if not self.cmd:
+            return argv
+        self.runs += 1
+        return [a.replace("{logdir}", logdir) for a in self.cmd] + argv
+
+    def check(self, logdir, runs):
+        """Failures found in the logs of logdir, where `runs` processes ran."""
+        if not self.cmd or not any("{logdir}" in a for a in self.cmd):
+            return []
+        logs = sorted(glob.glob(os.path.join(logdir, "*.log")))
+        fails = []
+        if len(logs) < runs:
+            fails.append("%d wrapped runs left %d logs in %s" % (runs, len(logs), logdir))
+        for path in logs:
+            self.logs += 1
+            fails += ["%s: %s" % (path, f) for f in valgrind_log_fails(path)]
+        return fails
+
+
+VG_CLEAN_LEAKS = ["definitely lost: 0 bytes in 0 blocks", "indirectly lost: 0 bytes in 0 blocks",
+                  "possibly lost: 0 bytes in 0 blocks", "still reachable: 0 bytes in 0 blocks"]
+
+
+def valgrind_log_fails(path):
+    """Zero errors and zero leaks in one memcheck log: "ERROR SUMMARY: 0
+    errors", and either "All heap blocks were freed" or (when suppressions
+    hid library blocks) every leak kind at 0 bytes in 0 blocks, still
+    reachable included. A log with no summary is a process that did not
+    finish (killed, or valgrind itself failed)."""
+    with open(path, errors="replace") as f:
+        text = f.read()
+    if "ERROR SUMMARY:" not in text:
+        return ["no ERROR SUMMARY (the process did not finish)"]
+    # the report past valgrind's banner, capped: the whole log stays on disk
+    excerpt = "\n".join(text.splitlines()[6:60])
+    if not re.search(r"ERROR SUMMARY: 0 errors from 0 contexts", text):
+        return ["memcheck errors:\n" + excerpt]
+    if "All heap blocks were freed -- no leaks are possible" not in text and \
+            not all(k in text for k in VG_CLEAN_LEAKS):
+        return ["heap blocks left at exit:\n" + excerpt]
+    return []
+
+
+def wrap_summary(root):
+    """Prints the totals over every memcheck log under root (make
+    valgrind's last line); returns 0 when every log is clean."""
+    logs = sorted(glob.glob(os.path.join(root, "**", "*.log"), recursive=True))
+    errors = bad = 0
+    for path in logs:
+        with open(path, errors="replace") as f:
+            m = re.search(r"ERROR SUMMARY: (\d+) errors", f.read())
+        errors += int(m.group(1)) if m else 0
+        if valgrind_log_fails(path):
+            bad += 1
+            print("not clean: " + path)
+    print("valgrind: %d processes, %d errors (leaks included), %d logs not clean; "
+          "logs in %s" % (len(logs), errors, bad, root))
+    return 1 if bad or not logs else 0
 
 
 def base_env(tmp, fake):
@@ -276,7 +369,7 @@ def check_files(case, tmp, subst):
     return fails
 
 
-def run_case(path, build, fakes, workdir, regenerate):
+def run_case(path, build, fakes, workdir, regenerate, wrap=None):
     """Runs one case; returns a list of failure messages (empty: passed)."""
     name = os.path.splitext(os.path.basename(path))[0]
     with open(path) as f:
@@ -306,6 +399,11 @@ def run_case(path, build, fakes, workdir, regenerate):
     argv = [expand(a, subst) for a in case["cmd"]]
     argv[0] = os.path.join(build, argv[0])
     limit = case.get("max_seconds", 30)
+    wrapped = bool(wrap) and "kill_after" not in case
+    if wrapped:
+        logdir = wrap.logdir(name)
+        argv = wrap.argv(argv, logdir)
+        limit *= wrap.time_scale
     t0 = time.time()
     result = run(argv, env, limit, case)
     if result is None:
@@ -370,6 +468,8 @@ def run_case(path, build, fakes, workdir, regenerate):
                 fails.append("stats %s = %r, want %r" % (k, stats.get(k), v))
     if "Sanitizer" in err or "runtime error" in err:
         fails.append("sanitizer report:\n" + err)
+    if wrapped:
+        fails += wrap.check(logdir, 1)
     if not fails:
         shutil.rmtree(tmp, ignore_errors=True)
     case["_elapsed"] = elapsed
@@ -379,21 +479,34 @@ def run_case(path, build, fakes, workdir, regenerate):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--build", default="build", help="directory of the binaries")
+    ap.add_argument("--wrap", default=os.environ.get("E2E_WRAP"),
+                    help="command prefixed to every binary run (valgrind ...); "
+                    "{logdir} in it is a per-case directory for its logs")
+    ap.add_argument("--wrap-logs", help="where the {logdir}s go (default: a "
+                    "temporary directory, removed when every case passed)")
+    ap.add_argument("--time-scale", type=float, default=1.0,
+                    help="factor on max_seconds when wrapping")
+    ap.add_argument("--wrap-summary", metavar="DIR",
+                    help="only print the totals of the memcheck logs under DIR")
     ap.add_argument("cases", nargs="*", help="case names (default: all)")
     args = ap.parse_args()
+    if args.wrap_summary:
+        return wrap_summary(args.wrap_summary)
     build = os.path.abspath(args.build)
     regenerate = os.environ.get("REGENERATE") == "1"
     paths = sorted(glob.glob(os.path.join(CASES, "*.json")))
     if args.cases:
         paths = [p for p in paths if os.path.splitext(os.path.basename(p))[0] in args.cases]
     workdir = tempfile.mkdtemp(prefix="e2e-")
+    wrap = Wrap(args.wrap, os.path.abspath(args.wrap_logs or os.path.join(workdir, "wrap")),
+                args.time_scale)
     fakes = {}
     passed = failed = 0
     try:
         for path in paths:
             name = os.path.splitext(os.path.basename(path))[0]
             try:
-                fails = run_case(path, build, fakes, workdir, regenerate)
+                fails = run_case(path, build, fakes, workdir, regenerate, wrap)
             except Exception as e:  # a broken case is a failed case
                 fails = ["runner error: %r" % e]
             if fails:
@@ -412,6 +525,8 @@ def main():
         else:
             print("fake server logs and failed cases' files are in " + workdir)
     print("%d passed, %d failed" % (passed, failed))
+    if wrap:
+        print("wrapped: %d runs, %d logs checked" % (wrap.runs, wrap.logs))
     return 1 if failed or not passed else 0
 
 

@@ -129,6 +129,7 @@ docs: $(BINS)
 check: deps
 	$(MAKE) WERROR=1 test
 	$(PYTHON) tests/puppet_roundtrip.py --self-test
+	$(MAKE) WERROR=1 docs
 	$(MAKE) WERROR=1 SAN=1 BUILD=build/san test
 
 demo: deps

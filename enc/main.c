@@ -10,9 +10,10 @@
 #include "yamlio.h"
 
 #define PROG "enc"
-#define SYNOPSIS "enc [options] CERTNAME | --describe ID|CERTNAME | --refresh"
+#define SYNOPSIS "enc [options] CERTNAME | --describe ID|CERTNAME | " \
+	"--list | --refresh"
 
-enum { OPT_EXPLAIN = 300 };
+enum { OPT_EXPLAIN = 300, OPT_LIST };
 
 static void __attribute__((noreturn))
 usage(int code)
@@ -24,15 +25,16 @@ usage(int code)
 	}
 	fputs("usage: enc [options] CERTNAME\n"
 	    "       enc [options] --describe ID|CERTNAME\n"
-	    "       enc [options] --refresh\n"
+	    "       enc [options] --list | --refresh\n"
 	    "Prints the Puppet ENC YAML (classes, parameters, environment) "
 	    "for the EC2\ninstance behind CERTNAME.\n"
 	    "options:\n"
 	    APP_HELP
 	    "  --describe WHAT     print the instance as read from EC2, as JSON\n"
+	    "  --list              every instance's YAML, one document each\n"
 	    "  --explain           say on stderr where each class, parameter and\n"
 	    "                      the environment came from\n"
-	    "exit: 0 classified, 1 no such node, 2 usage or config, "
+	    "exit: 0 classified, 1 no such node, 2 usage/config, "
 	    "3 EC2 unavailable, 4 other\n", stdout);
 	exit(0);
 }
@@ -62,21 +64,18 @@ add_peers(struct app *a, const struct classify_result *r,
 	return 0;
 }
 
-/* Classifies certname into out (YAML). */
+/* Appends the YAML document of in (NULL: not in EC2, classified by the
+ * config's unknown section) to out. */
 static int
-classify(struct app *a, const char *certname, int explain, struct buf *out,
-    struct err *e)
+document(struct app *a, const struct instance *in, int explain,
+    struct buf *out, struct err *e)
 {
 	struct classify_result r = { 0 };
-	struct instance *in = NULL;
 	struct value *doc = NULL;
 	int rc;
 
-	rc = app_find(a, certname, &in, e);
-	if (rc == ERR_NOTFOUND && a->cfg->unknown != NULL)
-		rc = classify_unknown(a->cfg, &r, e);
-	else if (rc == 0)
-		rc = classify_instance(a->cfg, in, &r, e);
+	rc = in == NULL ? classify_unknown(a->cfg, &r, e) :
+	    classify_instance(a->cfg, in, &r, e);
 	if (rc == 0)
 		rc = classify_enc_document(a->cfg, &r, in, &doc, e);
 	if (rc == 0 && a->cfg->peers_enc)
@@ -90,8 +89,45 @@ classify(struct app *a, const char *certname, int explain, struct buf *out,
 	}
 	value_free(doc);
 	classify_result_cleanup(&r);
+	return rc;
+}
+
+/* Classifies certname into out (YAML). */
+static int
+classify(struct app *a, const char *certname, int explain, struct buf *out,
+    struct err *e)
+{
+	struct instance *in = NULL;
+	int rc;
+
+	rc = app_find(a, certname, &in, e);
+	if (rc == 0 || (rc == ERR_NOTFOUND && a->cfg->unknown != NULL))
+		rc = document(a, in, explain, out, e);
 	instance_free(in);
 	return rc;
+}
+
+struct list {
+	struct app *a;
+	struct buf *out;
+};
+
+/* A node that cannot be classified (an invalid environment tag, say)
+ * is left out with a warning; EC2 failing stops the list. */
+static int
+list_one(const struct instance *in, void *ctx, struct err *e)
+{
+	struct list *l = ctx;
+	size_t len = l->out->len;
+	int rc;
+
+	if ((rc = document(l->a, in, 0, l->out, e)) == 0 ||
+	    rc == ERR_UNAVAILABLE || rc == ERR_USAGE)
+		return rc;
+	l->out->len = len;
+	tool_log(NULL, e->msg);
+	err_clear(e);
+	return 0;
 }
 
 int
@@ -101,6 +137,7 @@ main(int argc, char **argv)
 		APP_LONGOPTS,
 		{ "describe", required_argument, NULL, APP_OPT_DESCRIBE },
 		{ "explain", no_argument, NULL, OPT_EXPLAIN },
+		{ "list", no_argument, NULL, OPT_LIST },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct app_opts o = { 0 };
@@ -109,7 +146,8 @@ main(int argc, char **argv)
 	struct buf out;
 	const char *describe = NULL;
 	struct app_refresh_stats st;
-	int ch, rc, explain = 0, refresh = 0;
+	struct list l;
+	int ch, rc, explain = 0, refresh = 0, list = 0;
 
 	tool_init(PROG);
 	o.warn = tool_log;
@@ -129,6 +167,9 @@ main(int argc, char **argv)
 		case APP_OPT_REFRESH:
 			refresh = 1;
 			break;
+		case OPT_LIST:
+			list = 1;
+			break;
 		case 'v':
 			o.log = tool_log;
 			break;
@@ -143,14 +184,19 @@ main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	if (refresh ? describe != NULL || argc != 0 :
+	if (refresh || list ? refresh + list + explain > 1 ||
+	    describe != NULL || argc != 0 :
 	    (describe == NULL) == (argc == 0) || argc > 1)
 		usage(ERR_USAGE);
 
 	buf_init(&out, 0);
 	if ((rc = app_init(&a, &o, describe == NULL, getenv, &e)) == 0) {
+		l.a = &a;
+		l.out = &out;
 		if (refresh)
 			rc = app_refresh(&a, &st, &e);
+		else if (list)
+			rc = app_each(&a, list_one, &l, &e);
 		else if (describe)
 			rc = app_describe(&a, describe, &out, &e);
 		else

@@ -108,6 +108,14 @@ app_cleanup(struct app *a)
 		settings_cleanup(&a->accounts[i].s);
 	}
 	free(a->accounts);
+	while (a->memo != NULL) {
+		struct app_memo *m = a->memo;
+
+		a->memo = m->next;
+		value_free(m->peers);
+		free(m->key);
+		free(m);
+	}
 	cache_close(a->cache);
 	ec2_free(a->ec2);
 	creds_chain_free(a->creds);
@@ -211,6 +219,9 @@ app_ec2(struct app *a, struct ec2 **out, struct err *e)
 	*out = a->ec2;
 	return 0;
 }
+
+static int peers_of(struct app *, const char *, const struct instance *,
+    struct value **, struct err *);
 
 /* ---- sources: every (profile, region) of the fleet */
 
@@ -602,8 +613,50 @@ new_peers(struct app *a, const char *env, const struct instance *self)
 	return p;
 }
 
+/* The peers of a running instance are those of every running instance
+ * of its region and environment: worked out once per (region,
+ * environment) when a run classifies many nodes. */
+static char *
+memo_key(const char *env, const struct instance *self)
+{
+	char *k;
+
+	if (self == NULL || strcmp(self->state, "running") != 0)
+		return NULL;
+	if (asprintf(&k, "%s\n%s", self->region, env) == -1)
+		return NULL;
+	return k;
+}
+
 int
 app_peers(struct app *a, const char *env, const struct instance *self,
+    struct value **out, struct err *e)
+{
+	struct app_memo *m;
+	char *key = memo_key(env, self);
+	int rc;
+
+	*out = NULL;
+	for (m = a->memo; key != NULL && m != NULL; m = m->next)
+		if (strcmp(m->key, key) == 0) {
+			free(key);
+			*out = value_ref(m->peers);
+			return 0;
+		}
+	if ((rc = peers_of(a, env, self, out, e)) == 0 && key != NULL &&
+	    (m = calloc(1, sizeof(*m))) != NULL) {
+		m->key = key;
+		key = NULL;
+		m->peers = value_ref(*out);
+		m->next = a->memo;
+		a->memo = m;
+	}
+	free(key);
+	return rc;
+}
+
+static int
+peers_of(struct app *a, const char *env, const struct instance *self,
     struct value **out, struct err *e)
 {
 	struct peers *p;
@@ -624,6 +677,87 @@ app_peers(struct app *a, const char *env, const struct instance *self,
 	if (rc == 0 && (*out = peers_value(p)) == NULL)
 		rc = err_set(e, ERR_FAIL, "out of memory");
 	peers_free(p);
+	return rc;
+}
+
+/* Every instance of every source, live, sorted by id. */
+struct fleet {
+	struct instance **v;
+	size_t n, cap;
+};
+
+static int
+fleet_add(const struct instance *in, void *ctx, struct err *e)
+{
+	struct fleet *f = ctx;
+	struct instance **nv;
+
+	if (f->n == f->cap) {
+		f->cap = f->cap ? 2 * f->cap : 256;
+		if ((nv = realloc(f->v, f->cap * sizeof(*nv))) == NULL)
+			return err_set(e, ERR_FAIL, "out of memory");
+		f->v = nv;
+	}
+	if ((f->v[f->n] = instance_dup(in)) == NULL)
+		return err_set(e, ERR_FAIL, "out of memory");
+	f->n++;
+	return 0;
+}
+
+static int
+by_id(const void *x, const void *y)
+{
+	const struct instance *const *a = x, *const *b = y;
+
+	return strcmp((*a)->id, (*b)->id);
+}
+
+static int
+live_fleet(struct app *a, struct fleet *f, struct err *e)
+{
+	const char *const *regions;
+	size_t i, r, nr;
+	struct ec2 *c;
+	int owned, rc;
+
+	for (i = 0; i < accounts(a); i++) {
+		if ((rc = lookup_regions(a, &regions, &nr, e)) != 0)
+			return rc;
+		for (r = 0; r < nr; r++) {
+			if ((rc = source_client(a, i, regions[r], &c, &owned,
+			    e)) != 0)
+				return rc;
+			rc = ec2_describe_instances(c, a->cfg->filters,
+			    a->cfg->nfilters, fleet_add, f, e);
+			if (owned)
+				ec2_free(c);
+			if (rc != 0)
+				return rc;
+		}
+	}
+	qsort(f->v, f->n, sizeof(*f->v), by_id);
+	return 0;
+}
+
+int
+app_each(struct app *a, awsxml_instance_fn fn, void *ctx, struct err *e)
+{
+	struct fleet f = { 0 };
+	size_t i;
+	int rc;
+
+	if (a->cfg == NULL)
+		return err_set(e, ERR_USAGE, "the whole fleet needs a config");
+	if (cache(a) != NULL && a->cache_fresh)
+		return cache_each(a->cache, NULL, NULL, fn, ctx, e);
+	if ((rc = live_fleet(a, &f, e)) == 0) {
+		for (i = 0; rc == 0 && i < f.n; i++)
+			rc = fn(f.v[i], ctx, e);
+	} else if (stale_ok(a, rc, e))
+		rc = cache_each(a->cache, NULL, NULL, fn, ctx, e);
+	for (i = 0; i < f.n; i++)
+		instance_free(f.v[i]);
+	free(f.v);
 	return rc;
 }
 

@@ -40,10 +40,9 @@ enum {
 
 /* The help lines of the shared options. */
 #define APP_HELP \
-	"  -c, --config FILE   classification config (default " \
-	CONFIG_DEFAULT_PATH ")\n" \
+	"  -c, --config FILE   config file (default " CONFIG_DEFAULT_PATH ")\n" \
 	"  --region REGION     AWS region (else config, AWS_REGION, profile, IMDS)\n" \
-	"  --profile NAME      profile in the AWS shared files\n" \
+	"  --profile NAME      profile in the AWS shared files (one of aws.profiles)\n" \
 	"  --endpoint URL      EC2 endpoint (else config, AWS_ENDPOINT_URL_EC2)\n" \
 	"  --timeout SECONDS   per-request timeout (default 20)\n" \
 	"  --live              ask EC2, never the cache\n" \
@@ -66,6 +65,13 @@ struct app_opts {
 /* Applies one shared option. Returns 1 when opt was one (0 when not),
  * or -1 with e filled (ERR_USAGE) for a bad argument. */
 int app_option(struct app_opts *o, int opt, const char *arg, struct err *e);
+
+/* Peers already worked out, by region and environment. */
+struct app_memo {
+	char *key;
+	struct value *peers;
+	struct app_memo *next;
+};
 
 /* The credentials of one of aws.profiles. */
 struct app_account {
@@ -90,6 +96,7 @@ struct app {
 	struct app_account *accounts;	/* per aws.profiles item */
 	size_t naccounts;
 	const char *one_region;		/* a one-region list's item */
+	struct app_memo *memo;		/* peers of running nodes */
 };
 
 /* What a refresh did, for its summary line. */
@@ -132,6 +139,12 @@ int app_self(struct app *a, char **id, struct err *e);
  * else a stale cache as app_find. *out is new. Needs a config. */
 int app_peers(struct app *a, const char *env, const struct instance *self,
     struct value **out, struct err *e);
+
+/* Calls fn for every instance of the fleet that is not terminated, in
+ * instance-id order: from a fresh cache, else live (every source), else
+ * from a stale cache as app_find. Needs a config. */
+int app_each(struct app *a, awsxml_instance_fn fn, void *ctx,
+    struct err *e);
 
 /* Reads every source, each configured region (aws.regions, else the
  * region) of each account (aws.profiles, else the one profile), into a

@@ -47,6 +47,7 @@ static const char indexes[] =
 
 struct cache {
 	sqlite3 *db;
+	int depth;		/* each() calls under way */
 	char *path;
 	time_t refreshed;
 	char *regions, *scope;
@@ -273,49 +274,65 @@ each(struct cache *c, const char *cand, const char *inst_where,
 {
 	sqlite3_stmt *qc, *qi = NULL, *qt = NULL, *qs = NULL;
 	struct instance *in = NULL;
-	struct buf head;
+	struct buf head, ht, hs;
+	char sql[128];
 	size_t i;
 	int ri, rt, rs, rc = 0;
 	sqlite3_int64 n;
 
-	if (sqlite3_exec(c->db, "CREATE TEMP TABLE IF NOT EXISTS cand(k INTEGER "
-	    "PRIMARY KEY, n INTEGER); DELETE FROM temp.cand", NULL, NULL,
-	    NULL) != SQLITE_OK ||
-	    (qc = prepare(c->db, "INSERT INTO temp.cand(n) ", cand, "",
-	    b)) == NULL)
+	/* fn may read the cache again (peers while listing the fleet): each
+	 * level of nesting has its own candidate table */
+	(void)snprintf(sql, sizeof(sql), "CREATE TEMP TABLE IF NOT EXISTS "
+	    "cand%d(k INTEGER PRIMARY KEY, n INTEGER); DELETE FROM temp.cand%d",
+	    c->depth, c->depth);
+	if (sqlite3_exec(c->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return db_err(e, ERR_UNAVAILABLE, c->path, c->db);
+	(void)snprintf(sql, sizeof(sql), "INSERT INTO temp.cand%d(n) ",
+	    c->depth);
+	if ((qc = prepare(c->db, sql, cand, "", b)) == NULL)
 		return db_err(e, ERR_UNAVAILABLE, c->path, c->db);
 	ri = sqlite3_step(qc);
 	sqlite3_finalize(qc);
 	if (ri != SQLITE_DONE)
 		return db_err(e, ERR_UNAVAILABLE, c->path, c->db);
 	buf_init(&head, 0);
+	buf_init(&ht, 0);
+	buf_init(&hs, 0);
 	(void)buf_puts(&head, "SELECT c.k");
 	for (i = 0; i < instance_nfields; i++)
 		(void)buf_printf(&head, ", i.%s", instance_fields[i].name);
-	if (buf_puts(&head, " FROM temp.cand c CROSS JOIN instances i "
-	    "ON i.n = c.n") == -1)
+	if (buf_printf(&head, " FROM temp.cand%d c CROSS JOIN instances i "
+	    "ON i.n = c.n", c->depth) == -1 ||
+	    buf_printf(&ht, "SELECT c.k, t.key, t.value FROM temp.cand%d c "
+	    "CROSS JOIN tags t ON t.n = c.n", c->depth) == -1 ||
+	    buf_printf(&hs, "SELECT c.k, s.sg_id, s.name FROM temp.cand%d c "
+	    "CROSS JOIN sgs s ON s.n = c.n", c->depth) == -1) {
+		buf_free(&head);
+		buf_free(&ht);
+		buf_free(&hs);
 		return NOMEM(e);
+	}
 	/* CROSS JOIN keeps cand outermost: rows come in k order, unsorted */
 	qi = prepare3(c->db, head.data, "", inst_where, "", " ORDER BY c.k", b);
+	if (qi != NULL)
+		qt = prepare3(c->db, ht.data, "", tag_where, "",
+		    " ORDER BY c.k, t.seq", b);
+	if (qt != NULL && light < 2)
+		qs = prepare(c->db, hs.data, "", " ORDER BY c.k, s.seq", b);
 	buf_free(&head);
-	if (qi == NULL ||
-	    (qt = prepare3(c->db, "SELECT c.k, t.key, t.value FROM temp.cand c "
-	    "CROSS JOIN tags t ON t.n = c.n", "", tag_where, "",
-	    " ORDER BY c.k, t.seq", b)) == NULL ||
-	    (light < 2 && (qs = prepare(c->db, "SELECT c.k, s.sg_id, s.name "
-	    "FROM temp.cand c CROSS JOIN sgs s ON s.n = c.n", "",
-	    " ORDER BY c.k, s.seq", b)) == NULL)) {
+	buf_free(&ht);
+	buf_free(&hs);
+	if (qi == NULL || qt == NULL || (light < 2 && qs == NULL)) {
 		rc = db_err(e, ERR_UNAVAILABLE, c->path, c->db);
 		goto out;
 	}
+	c->depth++;
 	rt = sqlite3_step(qt);
 	rs = qs != NULL ? sqlite3_step(qs) : SQLITE_DONE;
 	while ((ri = sqlite3_step(qi)) == SQLITE_ROW) {
 		n = sqlite3_column_int64(qi, 0);
-		if ((in = instance_new()) == NULL) {
-			rc = NOMEM(e);
-			goto out;
-		}
+		if ((in = instance_new()) == NULL)
+			goto nomem;
 		for (i = 0; i < instance_nfields; i++)
 			if ((!light || peer_field(&instance_fields[i])) &&
 			    instance_set(&INSTANCE_FIELD(in, &instance_fields[i]),
@@ -331,17 +348,20 @@ each(struct cache *c, const char *cand, const char *inst_where,
 			if (sqlite3_column_int64(qs, 0) == n &&
 			    instance_add_group(in, col(qs, 1), col(qs, 2)) == -1)
 				goto nomem;
-		if ((rc = fn(in, ctx, e)) != 0)
-			goto out;
+		rc = fn(in, ctx, e);
 		instance_free(in);
 		in = NULL;
+		if (rc != 0)
+			goto done;
 	}
 	if (ri != SQLITE_DONE || (rt != SQLITE_DONE && rt != SQLITE_ROW) ||
 	    (rs != SQLITE_DONE && rs != SQLITE_ROW))
 		rc = db_err(e, ERR_UNAVAILABLE, c->path, c->db);
-	goto out;
+	goto done;
 nomem:
 	rc = NOMEM(e);
+done:
+	c->depth--;
 out:
 	instance_free(in);
 	sqlite3_finalize(qi);

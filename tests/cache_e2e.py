@@ -291,6 +291,67 @@ def test_regions_partial_refresh(c):
     check(set(c.sources()) == {("", "us-east-1")}, "sources %r" % c.sources())
 
 
+def test_list_and_all(c):
+    """enc --list prints, for every instance of every region, the document
+    enc INSTANCE-ID prints, in id order, live and from the cache alike; a
+    node that cannot be classified is left out with one warning.
+    dna-gen --all -o DIR writes DIR/ID.json equal to dna-gen ID, removes
+    the files of instances gone, keeps other files and the old file of a
+    node left out; without EC2 and a cache it exits 3 touching nothing."""
+    cfg = c.write_config(name="regions.yaml",
+                         aws="{region: us-east-1, regions: [us-east-1, eu-west-1]}")
+    bad = "i-0c000000000000015"     # env tag 'Staging-2'
+    rc, listed, err = c.run("enc", "--list", config=cfg)
+    check(re.fullmatch(r"enc: %s: tag env='Staging-2' is not a valid Puppet "
+                       r"environment name.*\n" % bad, err), "warning: %r" % err)
+    docs = ["---" + d for d in listed.split("---")[1:]]
+    ids = [re.search(r"ec2_instance_id: (i-\w+)", d).group(1) for d in docs]
+    check(ids == sorted(ids) and len(ids) == 18 and bad not in ids
+          and "i-0c000000000000020" in ids, "listed ids %r" % ids)
+    for i, d in zip(ids, docs):
+        _, one, _ = c.run("enc", i, config=cfg)
+        check(one == d, "enc --list document of %s differs from enc %s" % (i, i))
+    c.refresh(config=cfg, regions=2)
+    c.fake.control("fault", {"kind": "throttle", "count": -1})
+    before = c.requests()
+    _, cached, _ = c.run("enc", "--list", config=cfg)
+    check(cached == listed, "enc --list from the cache differs from live")
+
+    out = os.path.join(c.tmp, "dna")
+    os.mkdir(out)
+    for name, text in [("i-0deadbeef.json", "{}"), ("notes.txt", "mine"),
+                       (bad + ".json", "{\"old\": true}")]:
+        with open(os.path.join(out, name), "w") as f:
+            f.write(text)
+    _, stdout, err = c.run("dna-gen", "--all", "-o", out, config=cfg)
+    check(stdout == "", "dna-gen --all printed on stdout")
+    check(err.endswith("%s: wrote 18 dna files, removed 1 of instances gone, left out 1\n"
+                       % out), "summary %r" % err)
+    check(c.requests() == before, "--all from a fresh cache asked EC2")
+    names = sorted(os.listdir(out))
+    check(names == sorted([i + ".json" for i in ids] + [bad + ".json", "notes.txt"]),
+          "files %r" % names)
+    with open(os.path.join(out, bad + ".json")) as f:
+        check(f.read() == "{\"old\": true}", "the left-out node's old file changed")
+    c.fake.control("reset")
+    for i in ids:
+        _, one, _ = c.run("dna-gen", "--live", i, config=cfg)
+        with open(os.path.join(out, i + ".json")) as f:
+            check(f.read() == one, "%s.json differs from dna-gen --live %s" % (i, i))
+        check(oct(os.stat(os.path.join(out, i + ".json")).st_mode & 0o777) == "0o644",
+              "mode of %s.json" % i)
+
+    # no -o: usage; EC2 down and no cache: exit 3, nothing touched
+    c.run("dna-gen", "--all", config=cfg, want=2)
+    os.unlink(c.db)
+    snapshot = {n: os.stat(os.path.join(out, n)).st_mtime_ns for n in os.listdir(out)}
+    c.fake.control("fault", {"kind": "throttle", "count": -1})
+    c.run("enc", "--list", config=cfg, want=3)
+    c.run("dna-gen", "--all", "-o", out, config=cfg, want=3)
+    check({n: os.stat(os.path.join(out, n)).st_mtime_ns for n in os.listdir(out)}
+          == snapshot, "a failed --all changed the directory")
+
+
 def test_lock(c):
     """A second refresh while one holds the lock exits 4 saying so."""
     with open(c.db + ".lock", "w") as lock:
@@ -358,7 +419,7 @@ def test_readers_during_refresh(c):
     check(not bad, "%d of 50 readers failed: %r" % (len(bad), bad[:2]))
 
 
-TESTS = [test_regions_partial_refresh, test_hit_matches_live, test_new_instance_live, test_stale_fallback,
+TESTS = [test_regions_partial_refresh, test_list_and_all, test_hit_matches_live, test_new_instance_live, test_stale_fallback,
          test_broken_caches, test_refresh_fails_keeps_cache, test_lock,
          test_kill_during_refresh, test_readers_during_refresh]
 

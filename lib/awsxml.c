@@ -67,8 +67,9 @@ silent(void *ctx, const char *msg, ...)
 	(void)msg;
 }
 
+/* opts: extra XML_PARSE_ options. */
 static xmlDocPtr
-parse(const char *xml, size_t len)
+parse_opts(const char *xml, size_t len, int opts)
 {
 	xmlDocPtr doc;
 
@@ -77,12 +78,18 @@ parse(const char *xml, size_t len)
 	api.set_error_func(NULL, silent);
 	/* No network, no entity substitution, no DTD loading. */
 	doc = api.read_memory(xml, (int)len, "response.xml", NULL,
-	    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | opts);
 	if (doc != NULL && (doc->intSubset != NULL || doc->extSubset != NULL)) {
 		api.free_doc(doc);	/* AWS never sends a DTD: refuse entities */
 		return NULL;
 	}
 	return doc;
+}
+
+static xmlDocPtr
+parse(const char *xml, size_t len)
+{
+	return parse_opts(xml, len, 0);
 }
 
 static int
@@ -566,6 +573,98 @@ awsxml_error(const char *xml, size_t len, char **code, char **message)
 	}
 	rc = 0;
 out:
+	api.free_doc(doc);
+	return rc;
+}
+
+/* ---- AssumeRoleResponse */
+
+#define STS_NS "https://sts.amazonaws.com/doc/2011-06-15/"
+
+/* The text of element n (its text and CDATA children), malloc'd; then
+ * those children's bytes are wiped in the tree. The document was parsed
+ * with XML_PARSE_NODICT, so no text is shared through a dictionary. */
+static char *
+take_secret_text(xmlNode *n)
+{
+	struct buf b;
+	xmlNode *t;
+	char *s;
+
+	buf_init_secret(&b, 0);
+	for (t = n->children; t != NULL; t = t->next) {
+		if ((t->type != XML_TEXT_NODE &&
+		    t->type != XML_CDATA_SECTION_NODE) || t->content == NULL)
+			continue;
+		if (buf_puts(&b, (const char *)t->content) == -1) {
+			buf_wipe(&b);
+			return NULL;
+		}
+	}
+	for (t = n->children; t != NULL; t = t->next)
+		if ((t->type == XML_TEXT_NODE ||
+		    t->type == XML_CDATA_SECTION_NODE) && t->content != NULL)
+			util_wipe(t->content, strlen((char *)t->content));
+	s = util_strdup(b.data ? b.data : "");
+	buf_wipe(&b);
+	return s;
+}
+
+int
+awsxml_assume_role(const char *xml, size_t len, char **access_key,
+    char **secret_key, char **session_token, char **expiration,
+    struct err *e)
+{
+	static const char *const names[] = { "AccessKeyId",
+	    "SecretAccessKey", "SessionToken", "Expiration" };
+	char **out[4];
+	xmlDocPtr doc;
+	xmlNode *root, *cr, *n;
+	size_t i;
+	int rc;
+
+	out[0] = access_key;
+	out[1] = secret_key;
+	out[2] = session_token;
+	out[3] = expiration;
+	for (i = 0; i < 4; i++)
+		*out[i] = NULL;
+	if ((rc = load_xml(e)) != 0)
+		return rc;
+	if ((doc = parse_opts(xml, len, XML_PARSE_NODICT)) == NULL)
+		return err_set(e, ERR_UNAVAILABLE, "the answer is not "
+		    "well-formed XML (%zu bytes)", len);
+	root = api.root_element(doc);
+	if (!is(root, "AssumeRoleResponse") || root->ns == NULL ||
+	    strcmp((const char *)root->ns->href, STS_NS) != 0) {
+		rc = err_set(e, ERR_UNAVAILABLE, "the answer is not an "
+		    "AssumeRoleResponse in the " STS_NS " namespace");
+		goto out;
+	}
+	cr = path(root, "AssumeRoleResult/Credentials");
+	for (i = 0; i < 4; i++) {
+		if ((n = child(cr, names[i])) == NULL) {
+			rc = err_set(e, ERR_UNAVAILABLE, "AssumeRoleResponse "
+			    "without Credentials/%s", names[i]);
+			goto out;
+		}
+		if ((*out[i] = take_secret_text(n)) == NULL) {
+			rc = err_set(e, ERR_FAIL, "out of memory");
+			goto out;
+		}
+		util_trim(*out[i]);
+		if (**out[i] == '\0') {
+			rc = err_set(e, ERR_UNAVAILABLE, "AssumeRoleResponse "
+			    "with an empty Credentials/%s", names[i]);
+			goto out;
+		}
+	}
+out:
+	if (rc != 0)
+		for (i = 0; i < 4; i++) {
+			util_free_secret(*out[i]);
+			*out[i] = NULL;
+		}
 	api.free_doc(doc);
 	return rc;
 }

@@ -1,4 +1,4 @@
-/* awsxml: the project's only user of libxml2; parses EC2 Query API answers. */
+/* awsxml: the only user of libxml2; parses EC2 and STS Query API answers. */
 #ifndef AWSXML_H
 #define AWSXML_H
 
@@ -30,5 +30,17 @@ int awsxml_describe_instances(const char *xml, size_t len, const char *region,
  * <ErrorResponse><Error>). Returns 0 and sets *code and *message
  * (malloc'd; message may be "") or -1 when the body is not one. */
 int awsxml_error(const char *xml, size_t len, char **code, char **message);
+
+/* Parses an STS AssumeRoleResponse (root in the
+ * https://sts.amazonaws.com/doc/2011-06-15/ namespace): the text of
+ * AssumeRoleResult/Credentials' AccessKeyId, SecretAccessKey, SessionToken
+ * and Expiration, each trimmed, malloc'd (free the secrets with
+ * util_free_secret). The secrets' text is wiped in libxml2's tree before it
+ * is freed. Returns 0, or ERR_UNAVAILABLE with e filled (and every output
+ * NULL) for anything else: not XML, a DTD, another root or namespace, an
+ * error document, a field missing or empty. */
+int awsxml_assume_role(const char *xml, size_t len, char **access_key,
+    char **secret_key, char **session_token, char **expiration,
+    struct err *e);
 
 #endif

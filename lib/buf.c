@@ -14,6 +14,14 @@ buf_init(struct buf *b, size_t cap)
 	b->data = NULL;
 	b->len = b->size = 0;
 	b->cap = cap ? cap : SIZE_MAX / 2;
+	b->secret = 0;
+}
+
+void
+buf_init_secret(struct buf *b, size_t cap)
+{
+	buf_init(b, cap);
+	b->secret = 1;
 }
 
 void
@@ -58,7 +66,15 @@ reserve(struct buf *b, size_t n)
 	nsize = b->size ? b->size : 64;
 	while (nsize < want)
 		nsize *= 2;
-	if ((p = realloc(b->data, nsize)) == NULL)
+	if (b->secret) {
+		if ((p = malloc(nsize)) == NULL)
+			return -1;
+		if (b->data != NULL) {
+			memcpy(p, b->data, b->size);
+			util_wipe(b->data, b->size);
+			free(b->data);
+		}
+	} else if ((p = realloc(b->data, nsize)) == NULL)
 		return -1;
 	b->data = p;
 	b->size = nsize;

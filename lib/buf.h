@@ -9,10 +9,15 @@ struct buf {
 	size_t len;
 	size_t size;
 	size_t cap;	/* 0: no cap beyond SIZE_MAX/2 */
+	int secret;	/* growing wipes the old storage (buf_init_secret) */
 };
 
 /* Initialises an empty buffer that refuses to grow past cap bytes. */
 void buf_init(struct buf *b, size_t cap);
+/* The same for a buffer that will hold secrets: growing it copies and
+ * wipes instead of realloc()ing, so no stale copy is left in freed memory
+ * (free it with buf_wipe). */
+void buf_init_secret(struct buf *b, size_t cap);
 /* Frees the storage; b may be NULL. The buffer may be reused after buf_init. */
 void buf_free(struct buf *b);
 /* Securely wipes then frees (for buffers that held secrets). */

@@ -6,6 +6,7 @@
 
 #include "buf.h"
 #include "ec2.h"
+#include "query.h"
 #include "sigv4.h"
 #include "util.h"
 
@@ -14,14 +15,9 @@ struct ec2 {
 	char *endpoint, *region, *host, *path;
 	struct http *http;
 	struct creds_chain *creds;
+	struct query_target t;
+	struct query_stats q;
 	struct ec2_stats stats;
-};
-
-/* Codes AWS documents as transient. */
-static const char *const retryable_codes[] = {
-	"RequestLimitExceeded", "Throttling", "ThrottlingException",
-	"InternalError", "InternalFailure", "ServiceUnavailable",
-	"Unavailable", "RequestTimeout", NULL
 };
 
 struct ec2 *
@@ -52,6 +48,9 @@ ec2_new(const struct ec2_opts *o, struct http *http,
 	}
 	c->o.endpoint = c->endpoint;
 	c->o.region = c->region;
+	c->t = (struct query_target){ c->endpoint, c->host, c->path,
+	    c->region, "ec2", "EC2", "DescribeInstances", o->retry, o->now,
+	    o->log, o->log_ctx };
 	return c;
 }
 
@@ -92,118 +91,29 @@ trace(struct ec2 *c, const char *fmt, ...)
 }
 
 static int
-param(struct buf *b, const char *k, const char *v)
-{
-	if ((b->len > 0 && buf_putc(b, '&') == -1) ||
-	    sigv4_uri_encode(b, k, strlen(k), 0) == -1 ||
-	    buf_putc(b, '=') == -1 ||
-	    sigv4_uri_encode(b, v, strlen(v), 0) == -1)
-		return -1;
-	return 0;
-}
-
-static int
 form_body(struct buf *b, const struct ec2_filter *f, size_t nf,
     const char *token)
 {
 	char k[64];
 	size_t i, j;
 
-	if (param(b, "Action", "DescribeInstances") == -1 ||
-	    param(b, "Version", EC2_API_VERSION) == -1 ||
-	    param(b, "MaxResults", EC2_MAX_RESULTS) == -1)
+	if (query_param(b, "Action", "DescribeInstances") == -1 ||
+	    query_param(b, "Version", EC2_API_VERSION) == -1 ||
+	    query_param(b, "MaxResults", EC2_MAX_RESULTS) == -1)
 		return -1;
 	for (i = 0; i < nf; i++) {
 		(void)snprintf(k, sizeof(k), "Filter.%zu.Name", i + 1);
-		if (param(b, k, f[i].name) == -1)
+		if (query_param(b, k, f[i].name) == -1)
 			return -1;
 		for (j = 0; j < f[i].nvalues; j++) {
 			(void)snprintf(k, sizeof(k), "Filter.%zu.Value.%zu",
 			    i + 1, j + 1);
-			if (param(b, k, f[i].values[j]) == -1)
+			if (query_param(b, k, f[i].values[j]) == -1)
 				return -1;
 		}
 	}
-	if (token != NULL && param(b, "NextToken", token) == -1)
+	if (token != NULL && query_param(b, "NextToken", token) == -1)
 		return -1;
-	return 0;
-}
-
-/* Signs and sends one request. */
-static enum http_status
-send_signed(struct ec2 *c, const struct buf *body, struct http_response *r,
-    struct err *e)
-{
-	static const char ctype[] = "application/x-www-form-urlencoded; "
-	    "charset=utf-8";
-	const struct creds *cr;
-	struct sigv4_header sh[4];
-	struct http_header hh[5];
-	struct sigv4_request req;
-	struct sigv4_scope scope;
-	struct buf authz;
-	char date[17];
-	size_t n = 0, i;
-	enum http_status st = HTTP_PERMANENT;
-	time_t now = c->o.now ? c->o.now() : time(NULL);
-
-	if (creds_get(c->creds, now, &cr, e) != 0)
-		return HTTP_PERMANENT;
-	sigv4_amz_date(now, date);
-	sh[n++] = (struct sigv4_header){ "Content-Type", ctype };
-	sh[n++] = (struct sigv4_header){ "Host", c->host };
-	sh[n++] = (struct sigv4_header){ "X-Amz-Date", date };
-	if (cr->session_token != NULL)
-		sh[n++] = (struct sigv4_header){ "X-Amz-Security-Token",
-		    cr->session_token };
-	req = (struct sigv4_request){ "POST", c->path, NULL, sh, n,
-	    body->data, body->len };
-	scope = (struct sigv4_scope){ date, c->region, "ec2" };
-	buf_init(&authz, 0);
-	if (sigv4_sign(&req, cr->access_key, cr->secret_key, &scope,
-	    &authz) == -1) {
-		err_set(e, ERR_FAIL, "cannot sign the request");
-		goto out;
-	}
-	for (i = 0; i < n; i++)
-		hh[i] = (struct http_header){ sh[i].name, sh[i].value };
-	hh[n++] = (struct http_header){ "Authorization", authz.data };
-	c->stats.requests++;
-	st = http_request(c->http, "POST", c->endpoint, hh, n, body->data,
-	    body->len, r, e);
-out:
-	buf_wipe(&authz);
-	return st;
-}
-
-static int
-retryable(long status, const char *code)
-{
-	size_t i;
-
-	if (status >= 500)
-		return 1;
-	for (i = 0; code != NULL && retryable_codes[i] != NULL; i++)
-		if (strcmp(code, retryable_codes[i]) == 0)
-			return 1;
-	return 0;
-}
-
-/* Fills e from an AWS error document in r ("EC2: CODE: message") and sets
- * *again when that code (or the status) is worth retrying. Returns 0, or
- * -1 when the body is not an error document (e is then left alone). */
-static int
-error_document(const struct http_response *r, struct err *e, int *again)
-{
-	char *code = NULL, *msg = NULL;
-
-	if (awsxml_error(r->body.data ? r->body.data : "", r->body.len,
-	    &code, &msg) == -1)
-		return -1;
-	err_set(e, ERR_UNAVAILABLE, "EC2: %s: %s", code, msg);
-	*again = retryable(r->status, code);
-	free(code);
-	free(msg);
 	return 0;
 }
 
@@ -211,6 +121,7 @@ struct page_ctx {
 	awsxml_instance_fn fn;
 	void *ctx;
 	struct ec2 *c;
+	char **token;		/* where the page's next token goes */
 };
 
 static int
@@ -225,74 +136,49 @@ page_filter(const struct instance *in, void *arg, struct err *e)
 	return p->fn(in, p->ctx, e);
 }
 
+/* The credentials for one attempt: the chain may call STS for a role, in
+ * this client's region, through its HTTP client. */
+static int
+sign_creds(void *arg, time_t now, const struct creds **out, struct err *e)
+{
+	struct ec2 *c = arg;
+	struct creds_net net = { c->http, c->region, c->o.retry, c->o.now,
+	    c->o.log, c->o.log_ctx };
+
+	return creds_get(c->creds, now, &net, out, e);
+}
+
+static int
+parse_page(const struct http_response *r, void *arg, struct err *e)
+{
+	struct page_ctx *pc = arg;
+	struct ec2 *c = pc->c;
+	size_t count;
+	int rc;
+
+	rc = awsxml_describe_instances(r->body.data, r->body.len, c->region,
+	    page_filter, pc, pc->token, &count, e);
+	if (rc == 0) {
+		c->stats.pages++;
+		trace(c, "DescribeInstances %s: page %u, HTTP 200, %zu "
+		    "instances, %zu bytes, %lld ms", c->region, c->stats.pages,
+		    count, r->body.len, retry_now_ms() - c->q.attempt_ms);
+	}
+	return rc;
+}
+
 /* One page, with retries. On success *token is the next token or NULL. */
 static int
 fetch_page(struct ec2 *c, const struct buf *body, struct page_ctx *pc,
     char **token, long long deadline, struct err *e)
 {
-	struct http_response r;
-	enum http_status st;
-	long long t0;
-	long delay;
-	size_t count;
-	int attempt, again, rc = ERR_UNAVAILABLE;
+	int rc;
 
-	http_response_init(&r, 0);
-	for (attempt = 1; ; attempt++) {
-		t0 = retry_now_ms();
-		st = send_signed(c, body, &r, e);
-		if (st == HTTP_OK && r.status == 200) {
-			rc = awsxml_describe_instances(r.body.data, r.body.len,
-			    c->region, page_filter, pc, token, &count, e);
-			if (rc == 0) {
-				c->stats.pages++;
-				trace(c, "DescribeInstances %s: page %u, HTTP 200, "
-				    "%zu instances, %zu bytes, %lld ms", c->region,
-				    c->stats.pages, count, r.body.len,
-				    retry_now_ms() - t0);
-				goto out;
-			}
-			/* An error document inside a 200 is still an error;
-			 * anything else keeps the parser's message. */
-			if (rc == ERR_UNAVAILABLE)
-				(void)error_document(&r, e, &again);
-			goto out;
-		}
-		if (st == HTTP_OK) {
-			if (error_document(&r, e, &again) == -1) {
-				err_set(e, ERR_UNAVAILABLE, "EC2: HTTP %ld without "
-				    "an AWS error document", r.status);
-				again = retryable(r.status, NULL);
-			}
-			trace(c, "DescribeInstances %s: HTTP %ld: %s", c->region,
-			    r.status, e->msg);
-		} else {
-			again = st == HTTP_TRANSIENT;
-			trace(c, "DescribeInstances %s: %s", c->region, e->msg);
-		}
-		if (!again)
-			goto fail;
-		if (attempt >= c->o.retry.max_attempts) {
-			err_prefix(e, "giving up after %d attempts", attempt);
-			goto fail;
-		}
-		delay = retry_delay_ms(&c->o.retry, attempt, retry_random());
-		if (retry_now_ms() + delay >= deadline) {
-			err_prefix(e, "giving up after %d attempts (deadline "
-			    "of %ld ms)", attempt, c->o.retry.deadline_ms);
-			goto fail;
-		}
-		c->stats.retries++;
-		trace(c, "retrying in %ld ms (attempt %d of %d)", delay,
-		    attempt + 1, c->o.retry.max_attempts);
-		retry_sleep_ms(delay);
-	}
-fail:
-	if (e->code == ERR_OK)
-		err_set(e, ERR_UNAVAILABLE, "EC2 request failed");
-	rc = e->code;
-out:
-	http_response_free(&r);
+	pc->token = token;
+	rc = query_call(&c->t, c->http, sign_creds, c, body, parse_page, pc,
+	    deadline, 0, &c->q, e);
+	c->stats.requests = c->q.requests;
+	c->stats.retries = c->q.retries;
 	return rc;
 }
 
@@ -300,7 +186,7 @@ int
 ec2_describe_instances(struct ec2 *c, const struct ec2_filter *filters,
     size_t nfilters, awsxml_instance_fn fn, void *ctx, struct err *e)
 {
-	struct page_ctx pc = { fn, ctx, c };
+	struct page_ctx pc = { fn, ctx, c, NULL };
 	struct buf body;
 	char *token = NULL, *next = NULL;
 	long long deadline = retry_now_ms() + c->o.retry.deadline_ms;

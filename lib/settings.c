@@ -142,6 +142,17 @@ settings_load(struct settings *s, const struct settings_in *in,
 		}
 	}
 	{
+		const struct pick ep[] = {
+			{ env("AWS_ENDPOINT_URL_STS"), "AWS_ENDPOINT_URL_STS" },
+			{ env("AWS_ENDPOINT_URL"), "AWS_ENDPOINT_URL" },
+		};
+		if ((p = first(ep, 2)) != NULL) {
+			s->sts_endpoint_source = p->source;
+			if ((s->sts_endpoint = strdup(p->value)) == NULL)
+				return err_set(e, ERR_FAIL, "out of memory");
+		}
+	}
+	{
 		const struct pick reg[] = {
 			{ in->region, "--region" },
 			{ in->cfg_region, "the config file" },
@@ -167,6 +178,7 @@ settings_cleanup(struct settings *s)
 	free(s->region);
 	free(s->endpoint);
 	free(s->endpoint_override);
+	free(s->sts_endpoint);
 	free(s->imds_endpoint);
 	free(s->ca_bundle);
 	util_free_secret(s->env_access_key);

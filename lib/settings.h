@@ -26,6 +26,9 @@ struct settings {
 	char *endpoint;			/* EC2 endpoint; NULL until region known */
 	const char *endpoint_source;
 	char *endpoint_override;	/* from CLI/config/env, or NULL */
+	char *sts_endpoint;		/* AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL,
+					 * or NULL: the region's */
+	const char *sts_endpoint_source;
 	char *imds_endpoint;
 	int imds_disabled;
 	char *ca_bundle;

@@ -315,7 +315,7 @@ canonical_headers(struct buf *out, struct buf *signed_headers,
 			goto out;
 		for (k = 0; c[n].name[k]; k++)
 			c[n].name[k] = (char)tolower((unsigned char)c[n].name[k]);
-		buf_init(&c[n].value, 0);
+		buf_init_secret(&c[n].value, 0);
 		c[n].order = i;
 		if (put_trimmed(&c[n].value, h[i].value) == -1 ||
 		    buf_putc(&c[n].value, '\0') == -1)
@@ -342,7 +342,7 @@ out_n:
 out:
 	for (i = 0; i < n; i++) {
 		free(c[i].name);
-		buf_free(&c[i].value);
+		buf_wipe(&c[i].value);	/* x-amz-security-token */
 	}
 	free(c);
 	return rc;
@@ -410,7 +410,7 @@ sigv4_signature(const char *secret_key, const struct sigv4_scope *scope,
 
 	if (!valid_date(scope->amz_date) || secret_key == NULL)
 		return -1;
-	buf_init(&k0, 0);
+	buf_init_secret(&k0, 0);
 	if (buf_printf(&k0, "AWS4%s", secret_key) == -1 ||
 	    hmac(k0.data, k0.len, scope->amz_date, 8, k) == -1 ||
 	    hmac(k, 32, scope->region, strlen(scope->region), k) == -1 ||
@@ -421,7 +421,9 @@ sigv4_signature(const char *secret_key, const struct sigv4_scope *scope,
 	util_hex(mac, sizeof(mac), sig);
 	rc = 0;
 out:
+	/* kSecret (k0), kDate..kSigning (k, derived in place), the MAC */
 	util_wipe(k, sizeof(k));
+	util_wipe(mac, sizeof(mac));
 	buf_wipe(&k0);
 	return rc;
 }
@@ -446,7 +448,7 @@ sigv4_sign(const struct sigv4_request *req, const char *access_key,
 	char sig[65];
 	int rc = -1;
 
-	buf_init(&creq, 0);
+	buf_init_secret(&creq, 0);
 	buf_init(&sh, 0);
 	buf_init(&sts, 0);
 	if (sigv4_canonical_request(req, &creq, &sh) == -1 ||
@@ -457,7 +459,7 @@ sigv4_sign(const struct sigv4_request *req, const char *access_key,
 	rc = 0;
 out:
 	util_wipe(sig, sizeof(sig));
-	buf_free(&creq);
+	buf_wipe(&creq);	/* holds the session token */
 	buf_free(&sh);
 	buf_free(&sts);
 	return rc;

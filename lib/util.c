@@ -28,13 +28,16 @@ util_strndup(const char *s, size_t n)
 	return p;
 }
 
+void (*util_wipe_hook)(const void *p, size_t n);
+
 void
 util_wipe(void *p, size_t n)
 {
-	volatile unsigned char *v = p;
-
-	while (n--)
-		*v++ = 0;
+	if (p == NULL || n == 0)
+		return;
+	explicit_bzero(p, n);
+	if (util_wipe_hook != NULL)
+		util_wipe_hook(p, n);
 }
 
 void

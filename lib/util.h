@@ -7,8 +7,13 @@
 /* strdup that accepts NULL (returns NULL) */
 char *util_strdup(const char *s);
 char *util_strndup(const char *s, size_t n);
-/* Overwrites n bytes with zeros in a way the compiler cannot drop. */
+/* Overwrites n bytes with zeros in a way the compiler cannot drop
+ * (explicit_bzero), then calls util_wipe_hook when it is set. */
 void util_wipe(void *p, size_t n);
+/* Test hook: sees every region util_wipe zeroed (and so every secret that
+ * util_free_secret and buf_wipe free), before it is freed. NULL outside
+ * the unit tests. */
+extern void (*util_wipe_hook)(const void *p, size_t n);
 /* Wipes a NUL-terminated secret and frees it; s may be NULL. */
 void util_free_secret(char *s);
 /* Trims ASCII blanks in place at both ends; returns s. */

@@ -79,7 +79,9 @@ ACCESS_KEY = "AKIDTEST"
 SECRET_KEY = "secrettestkey0123456789"
 # Strings that must never appear in any output: the secrets the tests use.
 SECRETS = [SECRET_KEY, "imdssecretkey0123456789", "imdssessiontoken0123456789",
-           "profilesecret0123456789", "sessiontoken0123456789"]
+           "profilesecret0123456789", "sessiontoken0123456789",
+           # the prefixes of every secret and token the fake's STS issues
+           "stssecret", "ststoken"]
 
 
 class Fake:

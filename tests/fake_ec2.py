@@ -10,6 +10,9 @@ answers, on one port:
   the headers it lists), for one of the accepted credentials;
 * IMDSv2 (``PUT /latest/api/token``, ``GET /latest/meta-data/...`` and
   ``GET /latest/dynamic/...``);
+* STS ``AssumeRole`` (Query API, ``Version=2011-06-15``) on the same port,
+  told apart by the ``sts`` service of the request's SigV4 credential scope
+  and verified with botocore for that service (see "Accounts and roles");
 * a control API under ``/__control/`` (no authentication) that tests use to
   inject faults, change paging and read statistics.
 
@@ -35,7 +38,12 @@ Fleet file (JSON)::
               "availability_zone": "us-east-1a", "role": "ec2-classify",
               "credentials": {"AccessKeyId": "...", "SecretAccessKey": "...",
                               "Token": "...", "Expiration": "..."}},
-     "regions": {"us-east-1": [INSTANCE, ...]}}
+     "regions": {"us-east-1": [INSTANCE, ...]},
+     "accounts": {"222222222222": {
+         "regions": {"us-east-1": [INSTANCE, ...]},
+         "roles": {"arn:aws:iam::222222222222:role/enc-read": {
+             "trust": ["AKIDTEST", "arn:aws:iam::333333333333:role/hop"],
+             "external_id": null, "max_session": 3600}}}}}
 
     INSTANCE: {"id", "state", "type", "image", "az", "vpc", "subnet",
                "private_ip", "private_dns", "public_ip", "public_dns",
@@ -46,13 +54,39 @@ Only "id" is required; other fields get defaults derived from the id
 (terminated instances default to having no network attributes, as on AWS).
 Tags and groups default to none.
 
+Accounts and roles: the top-level "regions" are account 123456789012's,
+which every --cred, fleet and IMDS credential belongs to.  "accounts" adds
+other accounts (the default one may appear there with "roles" only), each
+with its own regions and roles.  AssumeRole answers AccessDenied for a
+role that does not exist, a caller the role's "trust" does not list (by
+access key id, or by the ARN of the role whose temporary credentials it
+signs with), or an ExternalId that is not the role's "external_id" (when
+that is not null); ValidationError for a missing or malformed RoleArn,
+RoleSessionName or ExternalId, or a DurationSeconds outside 900..43200 or
+above the role's "max_session" (default 3600).  It issues temporary
+credentials of the role's account, valid for DurationSeconds (default
+3600): AccessKeyId "ASIA" + 16 hex digits, SecretAccessKey "stssecret" +
+31 hex digits, SessionToken "ststoken" + 40 hex digits + "+/=", derived
+from the role, the session name and a counter that /__control/reset
+clears (with the credentials issued so far).  DescribeInstances signed
+with them sees that account's regions, with its id as every ownerId.  STS
+errors are STS documents (<ErrorResponse><Error><Type><Code><Message>);
+a bad signature is 403 SignatureDoesNotMatch, an unknown key or a wrong
+token 403 InvalidClientTokenId.
+
 Control API:
 
     POST /__control/fault   {"kind": K, "count": 1, "target": "ec2"|"imds",
                              "delay": 30, "size": 20971520}
         Queue a fault for the next `count` requests of that target (-1: all
         of them), whatever those requests are; queued faults apply one after
-        the other.  EC2 kinds:
+        the other.  Target "sts" takes the EC2 kinds too, for AssumeRole
+        requests (told apart by their credential scope), with STS's codes:
+        throttle 400 Throttling, error500 500 InternalFailure, xml_error 400
+        ValidationError, auth_failure 403 InvalidClientTokenId, unauthorized
+        403 AccessDenied, expired_token 400 ExpiredTokenException,
+        error_in_200 a 200 carrying an STS error document (short_page and
+        bad_utf8 change nothing there).  EC2 kinds:
           throttle       503 RequestLimitExceeded
           error500       500 InternalError
           error503       503 with an empty body
@@ -76,7 +110,9 @@ Control API:
                              "hidden": [instance ids] (left out of every answer,
                              as if not launched yet)}
     POST /__control/reset   clear faults, statistics and configuration
-    GET  /__control/stats   request counters and the last 200 requests
+    GET  /__control/stats   request counters (ec2_requests, sts_requests,
+                            imds_requests, auth_failures, actions) and the
+                            last 200 requests
 """
 
 import argparse
@@ -114,6 +150,15 @@ LOG = logging.getLogger("fake_ec2")
 DEFAULT_NAMESPACE = "http://ec2.amazonaws.com/doc/2016-11-15/"
 DEFAULT_CREDENTIAL = ("AKIDTEST", "secrettestkey0123456789", None)
 OWNER_ID = "123456789012"
+STS_NAMESPACE = "https://sts.amazonaws.com/doc/2011-06-15/"
+STS_VERSION = "2011-06-15"
+ROLE_ARN_RE = re.compile(r"arn:aws:iam::(?P<account>[0-9]{12}):role/(?:[\w+=,.@-]+/)*"
+                         r"(?P<name>[\w+=,.@-]{1,64})")
+ACCOUNT_RE = re.compile(r"[0-9]{12}")
+SESSION_NAME_RE = re.compile(r"[\w+=,.@-]{2,64}", re.ASCII)
+EXTERNAL_ID_RE = re.compile(r"[\w+=,.@:/-]{2,1224}", re.ASCII)
+SIGNATURE_MISMATCH_MESSAGE = ("The request signature we calculated does not match the "
+                              "signature you provided.")
 MAX_REQUEST_BODY = 1024 * 1024
 HISTORY_LENGTH = 200
 
@@ -185,11 +230,13 @@ class AuthError(Exception):
     `reason` and `detail` go to the log only; the client gets `client_message`.
     """
 
-    def __init__(self, reason, detail="", client_message=AUTH_FAILURE_MESSAGE):
+    def __init__(self, reason, detail="", client_message=AUTH_FAILURE_MESSAGE,
+                 bad_key=False):
         super().__init__(reason)
         self.reason = reason
         self.detail = detail
         self.client_message = client_message
+        self.bad_key = bad_key  # unknown key or token (STS: InvalidClientTokenId)
 
 
 # --------------------------------------------------------------------------
@@ -344,20 +391,12 @@ def load_fleet(path):
         raise FleetError(f"{path}: {e}") from e
     if not isinstance(raw, dict):
         raise FleetError(f"{path}: expected a JSON object")
-    unknown = set(raw) - {"comment", "creds", "imds", "regions"}
+    unknown = set(raw) - {"comment", "creds", "imds", "regions", "accounts"}
     if unknown:
         raise FleetError(f"{path}: unknown keys {sorted(unknown)}")
 
-    regions = {}
-    for region, instances in (raw.get("regions") or {}).items():
-        if not REGION_RE.fullmatch(region) or not isinstance(instances, list):
-            raise FleetError(f"regions.{region}: expected a region name and a list")
-        normalized = [normalize_instance(inst, region, f"regions.{region}[{n}]")
-                      for n, inst in enumerate(instances)]
-        ids = [i["id"] for i in normalized]
-        if len(set(ids)) != len(ids):
-            raise FleetError(f"regions.{region}: duplicate instance ids")
-        regions[region] = normalized
+    regions = _load_regions(raw.get("regions"), "regions", OWNER_ID)
+    accounts = _load_accounts(raw.get("accounts"), regions)
 
     creds = []
     for n, cred in enumerate(raw.get("creds") or []):
@@ -372,7 +411,71 @@ def load_fleet(path):
     if imds and imds["credentials"]:
         c = imds["credentials"]
         creds.append((c["AccessKeyId"], c["SecretAccessKey"], c["Token"]))
-    return {"regions": regions, "imds": imds, "creds": creds}
+    return {"regions": regions, "imds": imds, "creds": creds, "accounts": accounts}
+
+
+def _load_regions(raw, where, account):
+    """{region: [instance]} of one account, each instance owned by it."""
+    if raw is not None and not isinstance(raw, dict):
+        raise FleetError(f"{where}: expected an object of regions")
+    regions = {}
+    for region, instances in (raw or {}).items():
+        if not REGION_RE.fullmatch(region) or not isinstance(instances, list):
+            raise FleetError(f"{where}.{region}: expected a region name and a list")
+        normalized = [normalize_instance(inst, region, f"{where}.{region}[{n}]")
+                      for n, inst in enumerate(instances)]
+        ids = [i["id"] for i in normalized]
+        if len(set(ids)) != len(ids):
+            raise FleetError(f"{where}.{region}: duplicate instance ids")
+        for i in normalized:
+            i["owner"] = account
+        regions[region] = normalized
+    return regions
+
+
+def _load_accounts(raw, default_regions):
+    """{account: {"regions", "roles"}}, the default account included."""
+    accounts = {OWNER_ID: {"regions": default_regions, "roles": {}}}
+    if raw is None:
+        return accounts
+    if not isinstance(raw, dict):
+        raise FleetError("accounts: expected an object")
+    for account, body in raw.items():
+        where = f"accounts.{account}"
+        if not ACCOUNT_RE.fullmatch(account) or not isinstance(body, dict):
+            raise FleetError(f"{where}: expected a 12-digit account id and an object")
+        unknown = set(body) - {"regions", "roles"}
+        if unknown:
+            raise FleetError(f"{where}: unknown keys {sorted(unknown)}")
+        if account == OWNER_ID and "regions" in body:
+            raise FleetError(f"{where}: the default account's regions are the "
+                             "top-level \"regions\"")
+        regions = default_regions if account == OWNER_ID else \
+            _load_regions(body.get("regions"), f"{where}.regions", account)
+        roles = {}
+        for arn, role in (body.get("roles") or {}).items():
+            match = ROLE_ARN_RE.fullmatch(arn)
+            if not match or match["account"] != account:
+                raise FleetError(f"{where}.roles: {arn!r} is not a role ARN of {account}")
+            if not isinstance(role, dict) or set(role) - {"trust", "external_id",
+                                                          "max_session"}:
+                raise FleetError(f"{where}.roles.{arn}: expected trust, external_id, "
+                                 "max_session")
+            trust = role.get("trust") or []
+            if not isinstance(trust, list):
+                raise FleetError(f"{where}.roles.{arn}.trust: expected a list")
+            external_id = role.get("external_id")
+            if external_id is not None:
+                _check_text(external_id, f"{where}.roles.{arn}.external_id")
+            max_session = role.get("max_session", 3600)
+            if type(max_session) is not int or not 3600 <= max_session <= 43200:
+                raise FleetError(f"{where}.roles.{arn}.max_session: 3600..43200")
+            roles[arn] = {"trust": [_check_text(t, f"{where}.roles.{arn}.trust")
+                                    for t in trust],
+                          "external_id": external_id, "max_session": max_session,
+                          "name": match["name"], "account": account}
+        accounts[account] = {"regions": regions, "roles": roles}
+    return accounts
 
 
 def parse_cred_option(text):
@@ -443,7 +546,7 @@ def verify_sigv4(method, target, headers, body, credentials):
         "akid", "date", "region", "service", "signed_headers", "signature")
 
     if akid not in credentials:
-        raise AuthError(f"unknown access key id {akid!r}")
+        raise AuthError(f"unknown access key id {akid!r}", bad_key=True)
     secret, token = credentials[akid]
 
     amz_date = headers.get("X-Amz-Date", "")
@@ -461,12 +564,12 @@ def verify_sigv4(method, target, headers, body, credentials):
     if token is not None:
         if sent_token is None or not hmac.compare_digest(sent_token, token):
             raise AuthError(f"X-Amz-Security-Token missing or wrong for {akid}",
-                            client_message=INVALID_TOKEN_MESSAGE)
+                            client_message=INVALID_TOKEN_MESSAGE, bad_key=True)
         if "x-amz-security-token" not in names:
             raise AuthError("X-Amz-Security-Token is not in SignedHeaders")
     elif sent_token is not None:
         raise AuthError(f"X-Amz-Security-Token sent with long-term key {akid}",
-                        client_message=INVALID_TOKEN_MESSAGE)
+                        client_message=INVALID_TOKEN_MESSAGE, bad_key=True)
 
     request = AWSRequest(method=method, url=f"http://{headers.get('Host', '')}{target}",
                          data=body)
@@ -736,7 +839,7 @@ def _add_network_interface(parent, instance):
     _sub(item, "subnetId", instance["subnet"])
     _sub(item, "vpcId", instance["vpc"])
     _sub(item, "description")
-    _sub(item, "ownerId", OWNER_ID)
+    _sub(item, "ownerId", instance.get("owner", OWNER_ID))
     _sub(item, "status", "in-use")
     _sub(item, "macAddress", instance["mac"])
     _sub(item, "privateIpAddress", instance["private_ip"])
@@ -839,7 +942,7 @@ def render_describe_response(instances, next_token, request_id, namespace):
         if rid not in reservations:
             reservation = _sub(reservation_set, "item")
             _sub(reservation, "reservationId", rid)
-            _sub(reservation, "ownerId", OWNER_ID)
+            _sub(reservation, "ownerId", instance.get("owner", OWNER_ID))
             # Deliberately not the instances' groups: clients must read
             # instancesSet/item/groupSet, not any groupSet.
             _add_group_set(reservation, [("sg-reservation", "reservation-level-group")])
@@ -858,6 +961,46 @@ def render_error(code, message, request_id):
     _sub(error, "Message", message)
     _sub(root, "RequestID", request_id)
     return serialize_xml(root, indent=None)
+
+
+def render_sts_error(code, message, request_id, kind="Sender"):
+    """An STS error document, as STS sends it."""
+    root = ET.Element("ErrorResponse", {"xmlns": STS_NAMESPACE})
+    error = _sub(root, "Error")
+    _sub(error, "Type", kind)
+    _sub(error, "Code", code)
+    _sub(error, "Message", message)
+    _sub(root, "RequestId", request_id)
+    return serialize_xml(root)
+
+
+def render_assume_role(assumed_arn, role_id, creds, request_id):
+    """An AssumeRoleResponse document; creds is the issued dict."""
+    root = ET.Element("AssumeRoleResponse", {"xmlns": STS_NAMESPACE})
+    result = _sub(root, "AssumeRoleResult")
+    user = _sub(result, "AssumedRoleUser")
+    _sub(user, "AssumedRoleId", role_id)
+    _sub(user, "Arn", assumed_arn)
+    credentials = _sub(result, "Credentials")
+    _sub(credentials, "AccessKeyId", creds["access_key"])
+    _sub(credentials, "SecretAccessKey", creds["secret_key"])
+    _sub(credentials, "SessionToken", creds["token"])
+    _sub(credentials, "Expiration", creds["expiration"])
+    _sub(_sub(root, "ResponseMetadata"), "RequestId", request_id)
+    return serialize_xml(root)
+
+
+# STS's codes for the EC2 fault kinds that answer with an error document.
+STS_FAULT_ERRORS = {
+    "throttle": (400, "Throttling", "Rate exceeded"),
+    "error500": (500, "InternalFailure", "An internal error has occurred"),
+    "xml_error": (400, "ValidationError", "injected validation fault"),
+    "auth_failure": (403, "InvalidClientTokenId", INVALID_TOKEN_MESSAGE),
+    "unauthorized": (403, "AccessDenied", "injected access denial"),
+    "expired_token": (400, "ExpiredTokenException",
+                      "The security token included in the request is expired"),
+    "error_in_200": (200, "InternalFailure", "An internal error has occurred"),
+}
 
 
 # --------------------------------------------------------------------------
@@ -935,11 +1078,14 @@ class ServerState:
     def reset(self):
         """Forget faults, statistics and configuration."""
         with self.lock:
-            self.faults = {"ec2": collections.deque(), "imds": collections.deque()}
+            self.faults = {"ec2": collections.deque(), "sts": collections.deque(),
+                           "imds": collections.deque()}
             self.page_size = None
             self.namespace = DEFAULT_NAMESPACE
             self.hidden = frozenset()
             self.ec2_requests = 0
+            self.sts_requests = 0
+            self.issued = {}  # access key id -> issued STS credentials
             self.imds_requests = 0
             self.auth_failures = 0
             self.actions = collections.Counter()
@@ -965,8 +1111,11 @@ class ServerState:
         request that is still hanging is counted, with status None.
         """
         with self.lock:
-            if entry["target"] == "ec2":
-                self.ec2_requests += 1
+            if entry["target"] in ("ec2", "sts"):
+                if entry["target"] == "ec2":
+                    self.ec2_requests += 1
+                else:
+                    self.sts_requests += 1
                 if entry.get("action"):
                     self.actions[entry["action"]] += 1
             else:
@@ -981,6 +1130,7 @@ class ServerState:
         with self.lock:
             return {
                 "ec2_requests": self.ec2_requests,
+                "sts_requests": self.sts_requests,
                 "imds_requests": self.imds_requests,
                 "auth_failures": self.auth_failures,
                 "actions": dict(self.actions),
@@ -989,6 +1139,47 @@ class ServerState:
                     for queue in self.faults.values() for f in queue],
                 "requests": [dict(entry) for entry in self.history],
             }
+
+    def signing_credentials(self):
+        """access key id -> (secret, token): the fixed ones and those STS issued."""
+        with self.lock:
+            table = dict(self.credentials)
+            table.update({k: (c["secret_key"], c["token"]) for k, c in self.issued.items()})
+        return table
+
+    def account_of(self, access_key):
+        """The account an access key id belongs to."""
+        with self.lock:
+            issued = self.issued.get(access_key)
+        return issued["account"] if issued else OWNER_ID
+
+    def caller(self, access_key):
+        """(ARN, role ARN or None) of whoever signs with access_key."""
+        with self.lock:
+            issued = self.issued.get(access_key)
+        if issued:
+            return issued["assumed_arn"], issued["role_arn"]
+        return f"arn:aws:iam::{OWNER_ID}:user/{access_key}", None
+
+    def issue(self, role_arn, role, session, duration):
+        """New temporary credentials for a session of role."""
+        with self.lock:
+            n = len(self.issued)
+            seed = hashlib.sha256(f"{role_arn}|{session}|{n}".encode()).hexdigest()
+            expiration = datetime.datetime.now(datetime.timezone.utc) + \
+                datetime.timedelta(seconds=duration)
+            creds = {
+                "access_key": "ASIA" + seed[:16].upper(),
+                "secret_key": "stssecret" + seed[16:47],
+                "token": "ststoken" + seed[24:64] + "+/=",
+                "expiration": expiration.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "account": role["account"],
+                "role_arn": role_arn,
+                "assumed_arn": f"arn:aws:sts::{role['account']}:assumed-role/"
+                               f"{role['name']}/{session}",
+            }
+            self.issued[creds["access_key"]] = creds
+        return creds
 
     def issue_imds_token(self, ttl):
         token = secrets.token_urlsafe(42)
@@ -1012,9 +1203,9 @@ def parse_fault(spec):
     if unknown:
         raise ValueError(f"unknown keys {sorted(unknown)}")
     target = spec.get("target", "ec2")
-    kinds = {"ec2": EC2_FAULTS, "imds": IMDS_FAULTS}.get(target)
+    kinds = {"ec2": EC2_FAULTS, "sts": EC2_FAULTS, "imds": IMDS_FAULTS}.get(target)
     if kinds is None:
-        raise ValueError("target must be 'ec2' or 'imds'")
+        raise ValueError("target must be 'ec2', 'sts' or 'imds'")
     kind = spec.get("kind")
     if kind not in kinds:
         raise ValueError(f"kind for {target} must be one of {sorted(kinds)}")
@@ -1127,9 +1318,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def _ec2(self, body):
         request_id = str(uuid.uuid4())
-        fault = self.state.take_fault("ec2")
         match = AUTHORIZATION_RE.search(self.headers.get("Authorization", ""))
-        entry = {"target": "ec2", "action": None, "params": {}, "region": None,
+        target = "sts" if match and match["service"] == "sts" else "ec2"
+        fault = self.state.take_fault(target)
+        entry = {"target": target, "action": None, "params": {}, "region": None,
                  "signed_headers": match["signed_headers"] if match else None,
                  "status": None, "fault": fault.kind if fault else None}
         try:
@@ -1140,7 +1332,7 @@ class Handler(BaseHTTPRequestHandler):
         self.state.record(entry)
         try:
             if fault and fault.kind in EC2_REPLACING_FAULTS:
-                entry["status"] = self._send_ec2_fault(fault, request_id)
+                entry["status"] = self._send_ec2_fault(fault, request_id, target)
                 return
             if fault and fault.kind == "hang":
                 time.sleep(fault.delay)
@@ -1148,25 +1340,34 @@ class Handler(BaseHTTPRequestHandler):
             entry["status"] = status
             self._send_ec2_body(status, payload, request_id, fault)
         finally:
-            LOG.info("ec2 %s %s action=%s region=%s status=%s fault=%s", self.command,
-                     self.path, entry["action"], entry["region"], entry["status"],
-                     entry["fault"])
+            LOG.info("%s %s %s action=%s region=%s status=%s fault=%s", target,
+                     self.command, self.path, entry["action"], entry["region"],
+                     entry["status"], entry["fault"])
 
     def _ec2_answer(self, body, params, request_id, fault, entry):
         """Authenticate and run the API call: (status, XML body).
 
         `params` is the parsed form, or the ApiError parsing it raised.
         """
+        sts = entry["target"] == "sts"
         try:
             scope = verify_sigv4(self.command, self.path, self.headers, body,
-                                 self.state.credentials)
-            if scope.service != "ec2":
+                                 self.state.signing_credentials())
+            if scope.service not in ("ec2", "sts"):
                 raise AuthError(f"credential scope service is {scope.service!r}, not 'ec2'")
         except AuthError as e:
             LOG.warning("AuthFailure: %s%s", e.reason, "\n" + e.detail if e.detail else "")
             self.state.count_auth_failure()
+            if sts and e.bad_key:
+                return 403, render_sts_error("InvalidClientTokenId", INVALID_TOKEN_MESSAGE,
+                                             request_id)
+            if sts:
+                return 403, render_sts_error("SignatureDoesNotMatch",
+                                             SIGNATURE_MISMATCH_MESSAGE, request_id)
             return 401, render_error("AuthFailure", e.client_message, request_id)
         entry["region"] = scope.region
+        if sts:
+            return self._sts_answer(params, scope, request_id)
         try:
             content_type = self.headers.get("Content-Type", "")
             if not content_type.startswith("application/x-www-form-urlencoded"):
@@ -1185,12 +1386,13 @@ class Handler(BaseHTTPRequestHandler):
             if action != "DescribeInstances":
                 raise ApiError(400, "InvalidAction",
                                f"The action {action} is not valid for this web service.")
-            return 200, self._describe_instances(params, scope.region, request_id, fault)
+            return 200, self._describe_instances(params, scope.region, request_id, fault,
+                                                 self.state.account_of(scope.access_key))
         except ApiError as e:
             LOG.info("%s: %s", e.code, e.message)
             return e.status, render_error(e.code, e.message, request_id)
 
-    def _describe_instances(self, params, region, request_id, fault):
+    def _describe_instances(self, params, region, request_id, fault, account=OWNER_ID):
         request = parse_describe_request(params)
         if request.dry_run:
             raise ApiError(412, "DryRunOperation",
@@ -1198,7 +1400,8 @@ class Handler(BaseHTTPRequestHandler):
         with self.state.lock:
             page_size, namespace = self.state.page_size, self.state.namespace
             hidden = self.state.hidden
-        matching = select_instances([i for i in self.state.fleet["regions"].get(region, [])
+        regions = self.state.fleet["accounts"][account]["regions"]
+        matching = select_instances([i for i in regions.get(region, [])
                                      if i["id"] not in hidden], request)
         scope = request.scope_digest(region)
         offset = 0
@@ -1215,6 +1418,71 @@ class Handler(BaseHTTPRequestHandler):
         if short or end < len(matching):
             token = encode_page_token(self.state.token_key, end, scope)
         return render_describe_response(page, token, request_id, namespace)
+
+    def _sts_answer(self, params, scope, request_id):
+        """AssumeRole for an authenticated STS request: (status, XML body)."""
+        try:
+            if isinstance(params, ApiError):
+                raise params
+            action = params.get("Action")
+            if action != "AssumeRole":
+                raise ApiError(400, "InvalidAction",
+                               f"Could not find operation {action} for version "
+                               f"{params.get('Version')}")
+            if params.get("Version") != STS_VERSION:
+                raise ApiError(400, "InvalidAction",
+                               f"Could not find operation {action} for version "
+                               f"{params.get('Version')}")
+            return 200, self._assume_role(params, scope, request_id)
+        except ApiError as e:
+            LOG.info("%s: %s", e.code, e.message)
+            return e.status, render_sts_error(e.code, e.message, request_id)
+
+    def _assume_role(self, params, scope, request_id):
+        role_arn = params.get("RoleArn")
+        session = params.get("RoleSessionName")
+        external_id = params.get("ExternalId")
+        duration = params.get("DurationSeconds", "3600")
+        if role_arn is None or not 20 <= len(role_arn) <= 2048:
+            raise ApiError(400, "ValidationError",
+                           "1 validation error detected: Value at 'roleArn' failed to "
+                           "satisfy constraint: Member must have length between 20 and 2048")
+        if session is None or not SESSION_NAME_RE.fullmatch(session):
+            raise ApiError(400, "ValidationError",
+                           f"1 validation error detected: Value {session!r} at "
+                           "'roleSessionName' failed to satisfy constraint: Member must "
+                           "satisfy regular expression pattern: [\\w+=,.@-]*")
+        if external_id is not None and not EXTERNAL_ID_RE.fullmatch(external_id):
+            raise ApiError(400, "ValidationError",
+                           "1 validation error detected: Value at 'externalId' failed "
+                           "to satisfy constraint: Member must satisfy regular expression "
+                           "pattern: [\\w+=,.@:\\/-]*")
+        if not is_decimal(duration) or not 900 <= int(duration) <= 43200:
+            raise ApiError(400, "ValidationError",
+                           f"1 validation error detected: Value {duration!r} at "
+                           "'durationSeconds' failed to satisfy constraint: Member must "
+                           "have value between 900 and 43200")
+        caller_arn, caller_role = self.state.caller(scope.access_key)
+        match = ROLE_ARN_RE.fullmatch(role_arn)
+        account = self.state.fleet["accounts"].get(match["account"]) if match else None
+        role = account["roles"].get(role_arn) if account else None
+        trusted = role is not None and (scope.access_key in role["trust"] or
+                                        caller_role in role["trust"])
+        if trusted and role["external_id"] is not None and \
+                external_id != role["external_id"]:
+            trusted = False
+        if not trusted:
+            raise ApiError(403, "AccessDenied",
+                           f"User: {caller_arn} is not authorized to perform: "
+                           f"sts:AssumeRole on resource: {role_arn}")
+        if int(duration) > role["max_session"]:
+            raise ApiError(400, "ValidationError",
+                           "The requested DurationSeconds exceeds the MaxSessionDuration "
+                           "set for this role.")
+        creds = self.state.issue(role_arn, role, session, int(duration))
+        role_id = "AROA" + hashlib.sha256(role_arn.encode()).hexdigest()[:17].upper()
+        return render_assume_role(creds["assumed_arn"], f"{role_id}:{session}", creds,
+                                  request_id)
 
     def _send_ec2_body(self, status, payload, request_id, fault):
         headers = [("x-amzn-RequestId", request_id)]
@@ -1243,7 +1511,7 @@ class Handler(BaseHTTPRequestHandler):
             padding -= len(chunk)
         self.wfile.write(payload[split:])
 
-    def _send_ec2_fault(self, fault, request_id):
+    def _send_ec2_fault(self, fault, request_id, target="ec2"):
         """Answer with a replacing fault; returns the status (None: no answer)."""
         if fault.kind == "reset":
             # Close with SO_LINGER 0 so the client sees a TCP reset.
@@ -1264,6 +1532,12 @@ class Handler(BaseHTTPRequestHandler):
             "error_in_200": (200, "InternalError", "An internal error has occurred"),
         }
         headers = [("x-amzn-RequestId", request_id)]
+        if target == "sts" and fault.kind in STS_FAULT_ERRORS:
+            status, code, message = STS_FAULT_ERRORS[fault.kind]
+            self._send(status, render_sts_error(code, message, request_id,
+                                                "Receiver" if status >= 500 else "Sender"),
+                       "text/xml", headers)
+            return status
         if fault.kind in errors:
             status, code, message = errors[fault.kind]
             self._send(status, render_error(code, message, request_id),

@@ -8,6 +8,7 @@ one a real SigV4 client produces; the published AWS SigV4 test vector checks
 the verifier independently of botocore's signer.
 """
 
+import datetime
 import email.parser
 import hashlib
 import hmac
@@ -35,6 +36,8 @@ import fake_ec2  # noqa: E402  (needs the path above)
 
 BASIC_FLEET = os.path.join(ROOT, "fixtures", "fleets", "basic.json")
 MULTIREGION_FLEET = os.path.join(ROOT, "fixtures", "fleets", "multiregion.json")
+ACCOUNTS_FLEET = os.path.join(ROOT, "fixtures", "fleets", "accounts.json")
+STS_NS = "{" + fake_ec2.STS_NAMESPACE + "}"
 NS = "{" + fake_ec2.DEFAULT_NAMESPACE + "}"
 
 DEFAULT_CRED = ("AKIDTEST", "secrettestkey0123456789", None)
@@ -381,7 +384,7 @@ class BasicFleetTests(unittest.TestCase):
             (body, dict(headers, Authorization=forged_signature)),
             sign(port, DESCRIBE, (DEFAULT_CRED[0], "wrongsecret", None)),
             sign(port, DESCRIBE, ("AKIDUNKNOWN", DEFAULT_CRED[1], None)),
-            sign(port, DESCRIBE, service="sts"),
+            sign(port, DESCRIBE, service="s3"),
             (body, {k: v for k, v in headers.items() if k != "Authorization"}),
         ]
         for request_body, request_headers in attempts:
@@ -776,6 +779,172 @@ class MultiRegionTests(unittest.TestCase):
         status, _, _ = self.server.http("GET", "/latest/meta-data/iam/security-credentials/",
                                         headers=headers)
         self.assertEqual(status, 404)
+
+
+def sts_error(body):
+    """(Type, Code) of an STS error document."""
+    root = ET.fromstring(body)
+    assert root.tag == STS_NS + "ErrorResponse", root.tag
+    return root.findtext(f"{STS_NS}Error/{STS_NS}Type"), \
+        root.findtext(f"{STS_NS}Error/{STS_NS}Code")
+
+
+class AccountsTests(unittest.TestCase):
+    """STS AssumeRole and other accounts, with fixtures/fleets/accounts.json."""
+
+    ENC_READ = "arn:aws:iam::222222222222:role/enc-read"
+    HOP = "arn:aws:iam::333333333333:role/hop"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = FakeServer(ACCOUNTS_FLEET, DEFAULT_CRED, TOKEN_CRED)
+
+    @classmethod
+    def tearDownClass(cls):
+        status, stderr = cls.server.stop()
+        assert status == 0, f"exit status {status}"
+        assert "Traceback" not in stderr, stderr
+
+    def setUp(self):
+        self.server.control("reset", {})
+
+    def sts(self, params, cred=DEFAULT_CRED, region="us-east-1", service="sts"):
+        body, headers = sign(self.server.port, params, cred, region, service)
+        return self.server.http("POST", "/", body, headers)
+
+    def assume(self, role, cred=DEFAULT_CRED, **extra):
+        params = {"Action": "AssumeRole", "Version": "2011-06-15", "RoleArn": role,
+                  "RoleSessionName": "test-session", **extra}
+        return self.sts(params, cred)
+
+    def credentials(self, body):
+        root = ET.fromstring(body)
+        self.assertEqual(root.tag, STS_NS + "AssumeRoleResponse")
+        c = root.find(f"{STS_NS}AssumeRoleResult/{STS_NS}Credentials")
+        return tuple(c.findtext(STS_NS + k) for k in
+                     ("AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration"))
+
+    def test_assume_role_issues_credentials_of_the_account(self):
+        status, body, _ = self.assume(self.ENC_READ, DurationSeconds="900")
+        self.assertEqual(status, 200, body)
+        akid, secret, token, expiration = self.credentials(body)
+        self.assertRegex(akid, r"^ASIA[0-9A-F]{16}$")
+        self.assertRegex(secret, r"^stssecret[0-9a-f]{31}$")
+        self.assertRegex(token, r"^ststoken[0-9a-f]{40}\+/=$")
+        left = (datetime.datetime.strptime(expiration, "%Y-%m-%dT%H:%M:%SZ")
+                .replace(tzinfo=datetime.timezone.utc) -
+                datetime.datetime.now(datetime.timezone.utc)).total_seconds()
+        self.assertTrue(880 < left <= 900, left)
+        arn = ET.fromstring(body).findtext(
+            f"{STS_NS}AssumeRoleResult/{STS_NS}AssumedRoleUser/{STS_NS}Arn")
+        self.assertEqual(arn, "arn:aws:sts::222222222222:assumed-role/enc-read/test-session")
+        # Signed with them, DescribeInstances sees account 222222222222.
+        issued = (akid, secret, token)
+        status, page, _ = self.server.ec2(DESCRIBE, issued)
+        self.assertEqual(status, 200, page)
+        self.assertEqual(ids(page), ["i-02222222222200001"])
+        owners = {e.text for e in ET.fromstring(page).iter(NS + "ownerId")}
+        self.assertEqual(owners, {"222222222222"})
+        status, page, _ = self.server.ec2(DESCRIBE, issued, "eu-west-1")
+        self.assertEqual(ids(page), ["i-02222222222200002"])
+        # The default account's keys see the default account's fleet.
+        status, page, _ = self.server.ec2(DESCRIBE)
+        self.assertEqual(ids(page), ["i-0c0c0c0c0c0c00001"])
+        self.assertEqual({e.text for e in ET.fromstring(page).iter(NS + "ownerId")},
+                         {fake_ec2.OWNER_ID})
+        # Without the session token they are refused.
+        status, page, _ = self.server.ec2(DESCRIBE, (akid, secret, None))
+        self.assertEqual((status, error_code(page)), (401, "AuthFailure"))
+        stats = self.server.control("stats")[1]
+        self.assertEqual(stats["sts_requests"], 1)
+        self.assertEqual(stats["actions"]["AssumeRole"], 1)
+        self.assertNotIn(secret, self.server.read_log())
+
+    def test_issued_credentials_are_deterministic_until_reset(self):
+        first = self.credentials(self.assume(self.ENC_READ)[1])
+        second = self.credentials(self.assume(self.ENC_READ)[1])
+        self.assertNotEqual(first[:3], second[:3])
+        self.server.control("reset", {})
+        self.assertEqual(self.credentials(self.assume(self.ENC_READ)[1])[:3], first[:3])
+        # reset forgot the second set
+        status, page, _ = self.server.ec2(DESCRIBE, second[:3])
+        self.assertEqual((status, error_code(page)), (401, "AuthFailure"))
+
+    def test_role_chain(self):
+        akid, secret, token, _ = self.credentials(self.assume(self.ENC_READ)[1])
+        status, body, _ = self.assume(self.HOP, (akid, secret, token))
+        self.assertEqual(status, 200, body)
+        hop = self.credentials(body)[:3]
+        self.assertEqual(ids(self.server.ec2(DESCRIBE, hop)[1]), ["i-03333333333300001"])
+        # hop trusts sessions of enc-read, not the keys they came from
+        status, body, _ = self.assume(self.HOP)
+        self.assertEqual((status, sts_error(body)), (403, ("Sender", "AccessDenied")))
+
+    def test_access_denied(self):
+        cases = [
+            ("arn:aws:iam::222222222222:role/no-trust", {}),
+            ("arn:aws:iam::222222222222:role/missing", {}),
+            ("arn:aws:iam::999999999999:role/enc-read", {}),
+            ("arn:aws:iam::222222222222:role/enc-extid", {}),
+            ("arn:aws:iam::222222222222:role/enc-extid", {"ExternalId": "wrong-id"}),
+        ]
+        for role, extra in cases:
+            status, body, _ = self.assume(role, **extra)
+            self.assertEqual((status, sts_error(body)), (403, ("Sender", "AccessDenied")),
+                             (role, extra))
+            self.assertIn(f"arn:aws:iam::{fake_ec2.OWNER_ID}:user/AKIDTEST",
+                          ET.fromstring(body).findtext(f"{STS_NS}Error/{STS_NS}Message"))
+        status, body, _ = self.assume("arn:aws:iam::222222222222:role/enc-extid",
+                                      ExternalId="ext-0123456789")
+        self.assertEqual(status, 200, body)
+        # an ExternalId the role does not ask for is ignored
+        status, body, _ = self.assume(self.ENC_READ, ExternalId="anything-1")
+        self.assertEqual(status, 200, body)
+
+    def test_validation_errors(self):
+        for extra in ({"RoleSessionName": "x"}, {"RoleSessionName": "bad name"},
+                      {"DurationSeconds": "899"}, {"DurationSeconds": "43201"},
+                      {"DurationSeconds": "3601"}, {"DurationSeconds": "1e3"},
+                      {"ExternalId": "x"}, {"RoleArn": "arn:short"}):
+            status, body, _ = self.assume(self.ENC_READ, **extra)
+            self.assertEqual((status, sts_error(body)), (400, ("Sender", "ValidationError")),
+                             extra)
+        for params in ({"Action": "GetCallerIdentity", "Version": "2011-06-15"},
+                       dict(DESCRIBE)):
+            status, body, _ = self.sts(params)
+            self.assertEqual((status, sts_error(body)), (400, ("Sender", "InvalidAction")))
+
+    def test_sts_authentication_errors(self):
+        params = {"Action": "AssumeRole", "Version": "2011-06-15", "RoleArn": self.ENC_READ,
+                  "RoleSessionName": "s1"}
+        status, body, _ = self.sts(params, ("AKIDUNKNOWN", "x", None))
+        self.assertEqual((status, sts_error(body)), (403, ("Sender", "InvalidClientTokenId")))
+        status, body, _ = self.sts(params, (DEFAULT_CRED[0], "wrongsecret", None))
+        self.assertEqual((status, sts_error(body)), (403, ("Sender", "SignatureDoesNotMatch")))
+        status, body, _ = self.sts(params, (TOKEN_CRED[0], TOKEN_CRED[1], "wrongtoken"))
+        self.assertEqual((status, sts_error(body)), (403, ("Sender", "InvalidClientTokenId")))
+        self.assertEqual(self.server.control("stats")[1]["auth_failures"], 3)
+
+    def test_sts_faults(self):
+        self.assertEqual(self.server.control("fault", {"kind": "throttle", "target": "sts",
+                                                       "count": 2})[0], 200)
+        self.server.control("fault", {"kind": "auth_failure", "target": "sts"})
+        self.server.control("fault", {"kind": "error500", "target": "sts"})
+        # EC2 requests do not consume STS faults
+        self.assertEqual(self.server.ec2(DESCRIBE)[0], 200)
+        want = [(400, "Throttling", "Sender"), (400, "Throttling", "Sender"),
+                (403, "InvalidClientTokenId", "Sender"), (500, "InternalFailure", "Receiver")]
+        for status, code, kind in want:
+            got_status, body, _ = self.assume(self.ENC_READ)
+            self.assertEqual((got_status, sts_error(body)), (status, (kind, code)))
+        self.assertEqual(self.assume(self.ENC_READ)[0], 200)
+        self.server.control("fault", {"kind": "reset", "target": "sts"})
+        with self.assertRaises((ConnectionError, http.client.HTTPException)):
+            self.assume(self.ENC_READ)
+        stats = self.server.control("stats")[1]
+        self.assertEqual((stats["sts_requests"], stats["ec2_requests"]), (6, 1))
+        status, body = self.server.control("fault", {"kind": "throttle", "target": "s3"})
+        self.assertEqual(status, 400, body)
 
 
 def main():

@@ -1,4 +1,5 @@
-/* test_awsxml: awsxml_describe_instances and awsxml_error over fixtures/xml.
+/* test_awsxml: awsxml_describe_instances and awsxml_error over fixtures/xml;
+ * awsxml_assume_role over the table of STS answers below.
  *
  * A case is $FIXTURES/xml/NAME.xml with NAME.expected beside it. The first
  * line of NAME.xml is an XML comment saying why the case exists; the test
@@ -371,6 +372,128 @@ test_region_copied(void **state)
 	free(body);
 }
 
+/* ---- awsxml_assume_role */
+
+#define STS_OPEN "<AssumeRoleResponse " \
+	"xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"
+#define STS_CREDS(ak, sk, tok, exp) \
+	"<AssumeRoleResult><AssumedRoleUser><Arn>arn:aws:sts::222222222222:" \
+	"assumed-role/r/s</Arn><AssumedRoleId>AROAX:s</AssumedRoleId>" \
+	"</AssumedRoleUser><Credentials><AccessKeyId>" ak "</AccessKeyId>" \
+	"<SecretAccessKey>" sk "</SecretAccessKey><SessionToken>" tok \
+	"</SessionToken><Expiration>" exp "</Expiration></Credentials>" \
+	"</AssumeRoleResult>"
+#define STS_CLOSE "<ResponseMetadata><RequestId>c6104cbe</RequestId>" \
+	"</ResponseMetadata></AssumeRoleResponse>"
+
+struct sts_case {
+	const char *why;
+	const char *xml;
+	int rc;
+	const char *ak, *sk, *tok, *exp;	/* rc 0 */
+	const char *msg;			/* rc != 0: in e.msg */
+};
+
+static const struct sts_case sts_cases[] = {
+	{ "an AssumeRoleResponse as STS sends it",
+	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" STS_OPEN
+	    STS_CREDS("ASIA0123456789ABCDEF", "sk/0123+abc", "tok+/=0123",
+	    "2026-11-22T05:00:00Z") STS_CLOSE,
+	    0, "ASIA0123456789ABCDEF", "sk/0123+abc", "tok+/=0123",
+	    "2026-11-22T05:00:00Z", NULL },
+	{ "a namespace prefix, whitespace around the values, an entity and "
+	  "a CDATA section are all the same text",
+	    "<s:AssumeRoleResponse xmlns:s=\"https://sts.amazonaws.com/doc/"
+	    "2011-06-15/\"><s:AssumeRoleResult><s:Credentials>"
+	    "<s:AccessKeyId>\n  ASIAX\n</s:AccessKeyId>"
+	    "<s:SecretAccessKey>a&amp;b</s:SecretAccessKey>"
+	    "<s:SessionToken><![CDATA[t<o>k]]></s:SessionToken>"
+	    "<s:Expiration>2026-11-22T05:00:00.000Z</s:Expiration>"
+	    "</s:Credentials></s:AssumeRoleResult></s:AssumeRoleResponse>",
+	    0, "ASIAX", "a&b", "t<o>k", "2026-11-22T05:00:00.000Z", NULL },
+	{ "an STS error document is not credentials",
+	    "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"
+	    "<Error><Type>Sender</Type><Code>AccessDenied</Code><Message>no"
+	    "</Message></Error><RequestId>x</RequestId></ErrorResponse>",
+	    ERR_UNAVAILABLE, NULL, NULL, NULL, NULL, "not an AssumeRoleResponse" },
+	{ "the root in no namespace",
+	    "<AssumeRoleResponse>" STS_CREDS("A", "B", "C",
+	    "2026-11-22T05:00:00Z") "</AssumeRoleResponse>",
+	    ERR_UNAVAILABLE, NULL, NULL, NULL, NULL, "namespace" },
+	{ "the root in EC2's namespace",
+	    "<AssumeRoleResponse xmlns=\"http://ec2.amazonaws.com/doc/"
+	    "2016-11-15/\">" STS_CREDS("A", "B", "C", "2026-11-22T05:00:00Z")
+	    "</AssumeRoleResponse>",
+	    ERR_UNAVAILABLE, NULL, NULL, NULL, NULL, "namespace" },
+	{ "no SessionToken",
+	    STS_OPEN "<AssumeRoleResult><Credentials><AccessKeyId>A"
+	    "</AccessKeyId><SecretAccessKey>B</SecretAccessKey><Expiration>"
+	    "2026-11-22T05:00:00Z</Expiration></Credentials>"
+	    "</AssumeRoleResult>" STS_CLOSE,
+	    ERR_UNAVAILABLE, NULL, NULL, NULL, NULL,
+	    "without Credentials/SessionToken" },
+	{ "an empty SecretAccessKey",
+	    STS_OPEN STS_CREDS("A", " ", "C", "2026-11-22T05:00:00Z")
+	    STS_CLOSE,
+	    ERR_UNAVAILABLE, NULL, NULL, NULL, NULL,
+	    "empty Credentials/SecretAccessKey" },
+	{ "Credentials outside AssumeRoleResult do not count",
+	    STS_OPEN "<Credentials><AccessKeyId>A</AccessKeyId>"
+	    "<SecretAccessKey>B</SecretAccessKey><SessionToken>C"
+	    "</SessionToken><Expiration>2026-11-22T05:00:00Z</Expiration>"
+	    "</Credentials>" STS_CLOSE,
+	    ERR_UNAVAILABLE, NULL, NULL, NULL, NULL,
+	    "without Credentials/AccessKeyId" },
+	{ "a truncated answer",
+	    STS_OPEN STS_CREDS("A", "B", "C", "2026-11-22T05:00:00Z"),
+	    ERR_UNAVAILABLE, NULL, NULL, NULL, NULL, "not well-formed" },
+	{ "an internal DTD (entities) is refused",
+	    "<!DOCTYPE AssumeRoleResponse [<!ENTITY k \"leak\">]>" STS_OPEN
+	    STS_CREDS("A", "&k;", "C", "2026-11-22T05:00:00Z") STS_CLOSE,
+	    ERR_UNAVAILABLE, NULL, NULL, NULL, NULL, "not well-formed" },
+	{ "an empty body",
+	    "",
+	    ERR_UNAVAILABLE, NULL, NULL, NULL, NULL, "not well-formed" },
+};
+
+static void
+test_assume_role(void **state)
+{
+	const struct sts_case *c = *state;
+	static char unset[] = "unset";
+	char *v[4] = { unset, unset, unset, unset };
+	const char *want[4];
+	struct err e;
+	size_t i;
+	int rc;
+
+	want[0] = c->ak;
+	want[1] = c->sk;
+	want[2] = c->tok;
+	want[3] = c->exp;
+	err_clear(&e);
+	rc = awsxml_assume_role(c->xml, strlen(c->xml), &v[0], &v[1], &v[2],
+	    &v[3], &e);
+	if (rc != c->rc)
+		fail_msg("%s: rc %d '%s', expected %d", c->why, rc, e.msg,
+		    c->rc);
+	for (i = 0; i < 4; i++) {
+		if (rc != 0) {
+			if (v[i] != NULL)
+				fail_msg("%s: output %zu set on failure", c->why,
+				    i);
+			continue;
+		}
+		if (v[i] == NULL || strcmp(v[i], want[i]) != 0)
+			fail_msg("%s: output %zu is '%s', expected '%s'",
+			    c->why, i, v[i] ? v[i] : "NULL", want[i]);
+		free(v[i]);
+	}
+	if (rc != 0 && ((int)e.code != rc || strstr(e.msg, c->msg) == NULL))
+		fail_msg("%s: code %d '%s', expected '%s'", c->why,
+		    (int)e.code, e.msg, c->msg);
+}
+
 int
 main(void)
 {
@@ -384,5 +507,6 @@ main(void)
 
 	tu_add_tests(&g, fixed, TU_NELEM(fixed));
 	tu_add_glob(&g, "xml/*.xml", test_fixture);
+	TU_ADD_ROWS(&g, sts_cases, test_assume_role);
 	return tu_run(&g, NULL, NULL);
 }

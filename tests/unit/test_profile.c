@@ -15,6 +15,16 @@
  *                           "config:4:" checks FILE:LINE), and every
  *                           field is NULL again
  *
+ * A block with `chain` or `chain_error` checks profile_chain_load instead:
+ *
+ *   chain = PLAN            the plan, rendered as the source (keys(PROFILE),
+ *                           env, imds or none) then " > PROFILE(ROLE_ARN)"
+ *                           per role in the order they are assumed, with
+ *                           ";external_id=X", ";session=X", ";duration=N"
+ *                           inside the parentheses when set
+ *   chain_error = TEXT      the load fails with ERR_USAGE, the message
+ *                           contains TEXT, and the chain is left empty
+ *
  * Blanks around '=' and '#' comment lines are ignored, as in the inputs.
  */
 #include <setjmp.h>
@@ -32,7 +42,7 @@
 #include "testutil.h"
 #include "util.h"
 
-#define MAX_BLOCKS 16
+#define MAX_BLOCKS 64
 
 static const struct {
 	const char *key;
@@ -44,6 +54,11 @@ static const struct {
 	{ "region", offsetof(struct profile, region) },
 	{ "role_arn", offsetof(struct profile, role_arn) },
 	{ "source_profile", offsetof(struct profile, source_profile) },
+	{ "credential_source", offsetof(struct profile, credential_source) },
+	{ "external_id", offsetof(struct profile, external_id) },
+	{ "role_session_name", offsetof(struct profile, role_session_name) },
+	{ "duration_seconds", offsetof(struct profile, duration_seconds) },
+	{ "mfa_serial", offsetof(struct profile, mfa_serial) },
 };
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
 #define FIELD(p, i) (*(char **)((char *)(p) + fields[i].offset))
@@ -67,6 +82,7 @@ struct block {
 	const char *name;
 	const char *found;		/* NULL: not listed */
 	const char *error;
+	const char *chain, *chain_error;
 	const char *vals[NFIELDS];
 	int line;
 };
@@ -116,6 +132,14 @@ parse_expected(const char *path, char *text, struct block *bl)
 			cur->error = v;
 			continue;
 		}
+		if (strcmp(k, "chain") == 0) {
+			cur->chain = v;
+			continue;
+		}
+		if (strcmp(k, "chain_error") == 0) {
+			cur->chain_error = v;
+			continue;
+		}
 		for (i = 0; i < NFIELDS; i++)
 			if (strcmp(k, fields[i].key) == 0)
 				break;
@@ -128,6 +152,79 @@ parse_expected(const char *path, char *text, struct block *bl)
 	return n;
 }
 
+/* profile_chain_load's plan as one line (see the top of the file). */
+static void
+render_chain(const struct profile_chain *c, struct buf *out)
+{
+	static const char *const sources[] = { "none", "keys", "env",
+	    "imds" };
+	const struct profile_role *r;
+	size_t i;
+
+	assert_int_equal(buf_puts(out, sources[c->source]), 0);
+	if (c->source == PROFILE_SOURCE_KEYS) {
+		assert_non_null(c->access_key);
+		assert_non_null(c->secret_key);
+		assert_int_equal(buf_printf(out, "(%s)", c->keys_profile), 0);
+	} else {
+		assert_null(c->keys_profile);
+		assert_null(c->access_key);
+	}
+	for (i = 0; i < c->nroles; i++) {
+		r = &c->roles[i];
+		assert_int_equal(buf_printf(out, " > %s(%s", r->profile,
+		    r->role_arn), 0);
+		if (r->external_id != NULL)
+			assert_int_equal(buf_printf(out, ";external_id=%s",
+			    r->external_id), 0);
+		if (r->session_name != NULL)
+			assert_int_equal(buf_printf(out, ";session=%s",
+			    r->session_name), 0);
+		if (r->duration != 0)
+			assert_int_equal(buf_printf(out, ";duration=%d",
+			    r->duration), 0);
+		assert_int_equal(buf_putc(out, ')'), 0);
+	}
+}
+
+static void
+check_chain(const char *expected, const char *creds, const char *config,
+    const struct block *b)
+{
+	struct profile_chain c;
+	struct buf got;
+	struct err e;
+	int rc;
+
+	err_clear(&e);
+	memset(&c, 0xa5, sizeof(c));	/* must not rely on it */
+	rc = profile_chain_load(creds, config, b->name, &c, &e);
+	if (b->chain_error != NULL) {
+		if (rc != ERR_USAGE || e.code != ERR_USAGE ||
+		    strstr(e.msg, b->chain_error) == NULL)
+			fail_msg("%s:%d: [%s]: want ERR_USAGE with '%s', got "
+			    "rc %d '%s'", expected, b->line, b->name,
+			    b->chain_error, rc, e.msg);
+		assert_int_equal(c.nroles, 0);
+		assert_null(c.keys_profile);
+		assert_null(c.secret_key);
+		return;
+	}
+	if (rc != 0)
+		fail_msg("%s:%d: [%s]: rc %d '%s'", expected, b->line, b->name,
+		    rc, e.msg);
+	buf_init(&got, 0);
+	render_chain(&c, &got);
+	if (strcmp(got.data, b->chain) != 0)
+		fail_msg("%s:%d: [%s]: chain\n  '%s', expected\n  '%s'",
+		    expected, b->line, b->name, got.data, b->chain);
+	buf_free(&got);
+	profile_chain_cleanup(&c);
+	assert_int_equal(c.nroles, 0);
+	assert_null(c.secret_key);
+	profile_chain_cleanup(NULL);
+}
+
 static void
 check_block(const char *dir, const char *expected, const char *creds,
     const char *config, const struct block *b)
@@ -138,6 +235,10 @@ check_block(const char *dir, const char *expected, const char *creds,
 	size_t i;
 	int rc;
 
+	if (b->chain != NULL || b->chain_error != NULL) {
+		check_chain(expected, creds, config, b);
+		return;
+	}
 	err_clear(&e);
 	memset(&p, 0xa5, sizeof(p));	/* profile_load must not rely on it */
 	rc = profile_load(creds, config, b->name, &p, &e);

@@ -4,7 +4,8 @@
  * the real environment and HOME never leak in). Shared files come from
  * $FIXTURES/profiles/: basic/ ([default] region us-west-2 and keys, [x]
  * region eu-west-1 and keys with a token, [only-in-config] region only),
- * role/ ([deploy] with role_arn) and no-bracket/ (a broken config).
+ * role/ ([deploy] with role_arn, source_profile base) and no-bracket/ (a
+ * broken config).
  * IMDS credentials are tested end to end, not here (imds is NULL).
  */
 #include <setjmp.h>
@@ -490,29 +491,67 @@ static const struct creds_case creds_cases[] = {
 	    { BASIC_FILES },
 	    ERR_USAGE, NULL, NULL, NULL, NULL,
 	    "profile 'only-in-config' has no credentials" },
-	{ "a role_arn profile is refused, not silently used without the role",
+	{ "a role_arn profile goes to STS, never to its source's keys alone "
+	    "(no HTTP client here: the call cannot be made)",
 	    { .profile = "deploy" },
 	    { ROLE_FILES },
-	    ERR_USAGE, NULL, NULL, NULL, NULL, "role_arn" },
+	    ERR_FAIL, NULL, NULL, NULL, NULL, "no HTTP client to call STS" },
+	{ "a role_arn profile named explicitly wins over the environment keys",
+	    { .profile = "deploy" },
+	    { ROLE_FILES, { "AWS_ACCESS_KEY_ID", "AKIDENV" },
+	      { "AWS_SECRET_ACCESS_KEY", "secretenv" } },
+	    ERR_FAIL, NULL, NULL, NULL, NULL, "no HTTP client to call STS" },
 };
 
+/* creds_chain_new_profile: one named profile, nothing else. */
+static const struct creds_case chain_cases[] = {
+	{ .why = "a chain for one named profile: its keys, not the "
+	      "environment's",
+	    .in = { .profile = "base" },
+	    .env = { ROLE_FILES, { "AWS_ACCESS_KEY_ID", "AKIDENV" },
+	      { "AWS_SECRET_ACCESS_KEY", "secretenv" } },
+	    .source = "profile", .access_key = "AKIDBASE",
+	    .secret_key = "secretbase" },
+	{ .why = "a chain for a named profile that does not exist",
+	    .in = { .profile = "nope" },
+	    .env = { ROLE_FILES },
+	    .rc = ERR_USAGE, .msg = "profile 'nope' not found" },
+	{ .why = "a chain for a profile without keys or role does not fall "
+	      "through to the environment",
+	    .in = { .profile = "only-in-config" },
+	    .env = { BASIC_FILES, { "AWS_ACCESS_KEY_ID", "AKIDENV" },
+	      { "AWS_SECRET_ACCESS_KEY", "secretenv" } },
+	    .rc = ERR_USAGE,
+	    .msg = "profile 'only-in-config' has no credentials" },
+	{ .why = "a chain for a role profile goes to STS",
+	    .in = { .profile = "deploy" },
+	    .env = { ROLE_FILES },
+	    .rc = ERR_FAIL, .msg = "no HTTP client to call STS" },
+};
+
+/* named: a chain for c->in.profile alone (creds_chain_new_profile);
+ * settings_load then sees no profile. */
 static void
-test_creds(void **state)
+check_creds(const struct creds_case *c, int named)
 {
 	static const struct creds unset;
-	const struct creds_case *c = *state;
 	const struct creds *cr, *again;
 	struct creds_chain *ch;
+	struct settings_in in = c->in;
 	struct settings s;
 	struct err e;
 	int rc;
 
-	if ((rc = load(&s, &c->in, c->env, &e)) != 0)
+	if (named)
+		in.profile = NULL;
+	if ((rc = load(&s, &in, c->env, &e)) != 0)
 		fail_msg("%s: settings_load rc %d '%s'", c->why, rc, e.msg);
-	if ((ch = creds_chain_new(&s, NULL, &e)) == NULL)
+	ch = named ? creds_chain_new_profile(&s, c->in.profile, NULL, &e) :
+	    creds_chain_new(&s, NULL, &e);
+	if (ch == NULL)
 		fail_msg("%s: creds_chain_new '%s'", c->why, e.msg);
 	cr = &unset;	/* creds_get must reset it */
-	rc = creds_get(ch, 1700000000, &cr, &e);
+	rc = creds_get(ch, 1700000000, NULL, &cr, &e);
 	if (rc != c->rc)
 		fail_msg("%s: rc %d '%s', expected %d", c->why, rc, e.msg, c->rc);
 	if (rc != 0) {
@@ -531,7 +570,8 @@ test_creds(void **state)
 			fail_msg("%s: static keys expire at %lld", c->why,
 			    (long long)cr->expiration);
 		/* Static keys are resolved once and kept. */
-		assert_int_equal(creds_get(ch, 1800000000, &again, &e), 0);
+		assert_int_equal(creds_get(ch, 1800000000, NULL, &again, &e),
+		    0);
 		assert_ptr_equal(again, cr);
 		check_str(c->why, "access_key again", again->access_key,
 		    c->access_key);
@@ -541,11 +581,60 @@ test_creds(void **state)
 	creds_chain_free(NULL);
 }
 
+static void
+test_creds(void **state)
+{
+	check_creds(*state, 0);
+}
+
+static void
+test_chain(void **state)
+{
+	check_creds(*state, 1);
+}
+
+/* The STS endpoint: AWS_ENDPOINT_URL_STS, else AWS_ENDPOINT_URL, else
+ * none (the region's); never the EC2 endpoint's variables. */
+static void
+test_sts_endpoint(void **state)
+{
+	static const struct {
+		struct var env[4];
+		const char *url, *source;
+	} cases[] = {
+		{ { { "AWS_ENDPOINT_URL_STS", "http://127.0.0.1:5" },
+		    { "AWS_ENDPOINT_URL", "http://127.0.0.1:4" } },
+		  "http://127.0.0.1:5", "AWS_ENDPOINT_URL_STS" },
+		{ { { "AWS_ENDPOINT_URL_STS", "" },
+		    { "AWS_ENDPOINT_URL", "http://127.0.0.1:4" } },
+		  "http://127.0.0.1:4", "AWS_ENDPOINT_URL" },
+		{ { { "AWS_ENDPOINT_URL_EC2", "http://127.0.0.1:3" } },
+		  NULL, NULL },
+	};
+	struct settings_in in;
+	struct settings s;
+	struct err e;
+	size_t i;
+
+	(void)state;
+	memset(&in, 0, sizeof(in));
+	in.endpoint = "http://127.0.0.1:1";
+	for (i = 0; i < TU_NELEM(cases); i++) {
+		assert_int_equal(load(&s, &in, cases[i].env, &e), 0);
+		check_str("sts endpoint", "sts_endpoint", s.sts_endpoint,
+		    cases[i].url);
+		check_str("sts endpoint", "sts_endpoint_source",
+		    s.sts_endpoint_source, cases[i].source);
+		settings_cleanup(&s);
+	}
+}
+
 int
 main(void)
 {
 	static const struct CMUnitTest fixed[] = {
 		cmocka_unit_test(test_set_region),
+		cmocka_unit_test(test_sts_endpoint),
 	};
 	struct tu_group g = TU_GROUP("settings");
 
@@ -553,6 +642,7 @@ main(void)
 	TU_ADD_ROWS(&g, profile_cases, test_profile_choice);
 	TU_ADD_ROWS(&g, env_cases, test_env);
 	TU_ADD_ROWS(&g, creds_cases, test_creds);
+	TU_ADD_ROWS(&g, chain_cases, test_chain);
 	tu_add_tests(&g, fixed, TU_NELEM(fixed));
 	return tu_run(&g, setup, NULL);
 }

@@ -298,6 +298,9 @@ close_target(struct page *pg)
 	char *s;
 
 	pg->target = -1;
+	/* an instance's fields share one empty string (see instance.c) */
+	if (pg->kind == K_FIELD && pg->field != &pg->token)
+		return instance_set(pg->field, t);
 	if ((s = strdup(t)) == NULL)
 		return -1;
 	switch (pg->kind) {

@@ -106,6 +106,12 @@ cache_open(const char *path, struct cache **out, struct err *e)
 	rc = sqlite3_open_v2(uri, &c->db, SQLITE_OPEN_READONLY |
 	    SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
 	free(uri);
+	/* the file never changes once renamed in: map it rather than copy
+	 * its pages into a cache */
+	if (rc == SQLITE_OK)
+		(void)sqlite3_exec(c->db, "PRAGMA mmap_size = 1073741824; "
+		    "PRAGMA temp_store = MEMORY", NULL,
+		    NULL, NULL);
 	if (rc != SQLITE_OK ||
 	    sqlite3_prepare_v2(c->db, "SELECT key, value FROM meta", -1, &st,
 	    NULL) != SQLITE_OK) {
@@ -225,18 +231,21 @@ prepare(sqlite3 *db, const char *head, const char *cand, const char *tail,
 	return st;
 }
 
-/* The instance fields peers read. */
-static int
-peer_field(const struct instance_field *f)
+/* The instance fields peers read, as bits by instance_fields index. */
+static unsigned long
+peer_fields(void)
 {
 	static const char *const names[] = { "instance_id", "state",
 	    "private_dns", "private_ip", "availability_zone", "region" };
-	size_t i;
+	static unsigned long mask;
+	size_t i, k;
 
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strcmp(f->name, names[i]) == 0)
-			return 1;
-	return 0;
+	if (mask == 0)
+		for (i = 0; i < instance_nfields; i++)
+			for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+				if (strcmp(instance_fields[i].name, names[k]) == 0)
+					mask |= 1UL << i;
+	return mask;
 }
 
 static sqlite3_stmt *
@@ -278,6 +287,7 @@ each(struct cache *c, const char *cand, const char *inst_where,
 	char sql[128];
 	size_t i;
 	int ri, rt, rs, rc = 0;
+	unsigned long fields;
 	sqlite3_int64 n;
 
 	/* fn may read the cache again (peers while listing the fleet): each
@@ -329,12 +339,13 @@ each(struct cache *c, const char *cand, const char *inst_where,
 	c->depth++;
 	rt = sqlite3_step(qt);
 	rs = qs != NULL ? sqlite3_step(qs) : SQLITE_DONE;
+	fields = light ? peer_fields() : ~0UL;
 	while ((ri = sqlite3_step(qi)) == SQLITE_ROW) {
 		n = sqlite3_column_int64(qi, 0);
 		if ((in = instance_new()) == NULL)
 			goto nomem;
 		for (i = 0; i < instance_nfields; i++)
-			if ((!light || peer_field(&instance_fields[i])) &&
+			if ((fields & (1UL << i)) != 0 &&
 			    instance_set(&INSTANCE_FIELD(in, &instance_fields[i]),
 			    col(qi, (int)i + 1)) == -1)
 				goto nomem;

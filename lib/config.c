@@ -34,7 +34,14 @@ config_valid_environment(const char *s)
 	static const char *const reserved[] = { "main", "master", "agent",
 	    "user", NULL };
 
-	return util_match("^[a-z0-9_]+$", s) && !in_list(s, reserved);
+	const char *p;
+
+	/* ^[a-z0-9_]+$ without the regex: peers check every instance's tag */
+	for (p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		    *p == '_'))
+			return 0;
+	return p != s && !in_list(s, reserved);
 }
 
 int

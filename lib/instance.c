@@ -24,6 +24,17 @@ const struct instance_field instance_fields[] = {
 const size_t instance_nfields = sizeof(instance_fields) /
     sizeof(instance_fields[0]);
 
+/* Every empty field points here: no allocation for what EC2 left out
+ * (most fields of a peer read from the cache). Never freed. */
+static char empty[1];
+
+static void
+free_field(char *s)
+{
+	if (s != empty)
+		free(s);
+}
+
 struct instance *
 instance_new(void)
 {
@@ -33,11 +44,7 @@ instance_new(void)
 	if ((in = calloc(1, sizeof(*in))) == NULL)
 		return NULL;
 	for (i = 0; i < instance_nfields; i++)
-		if ((INSTANCE_FIELD(in, &instance_fields[i]) =
-		    strdup("")) == NULL) {
-			instance_free(in);
-			return NULL;
-		}
+		INSTANCE_FIELD(in, &instance_fields[i]) = empty;
 	return in;
 }
 
@@ -49,7 +56,7 @@ instance_free(struct instance *in)
 	if (in == NULL)
 		return;
 	for (i = 0; i < instance_nfields; i++)
-		free(INSTANCE_FIELD(in, &instance_fields[i]));
+		free_field(INSTANCE_FIELD(in, &instance_fields[i]));
 	for (i = 0; i < in->ngroups; i++) {
 		free(in->groups[i].id);
 		free(in->groups[i].name);
@@ -92,11 +99,11 @@ fail:
 int
 instance_set(char **field, const char *v)
 {
-	char *p;
+	char *p = empty;
 
-	if ((p = strdup(v ? v : "")) == NULL)
+	if (v != NULL && *v != '\0' && (p = strdup(v)) == NULL)
 		return -1;
-	free(*field);
+	free_field(*field);
 	*field = p;
 	return 0;
 }

@@ -89,6 +89,7 @@ e2e: $(BINS)
 	$(PYTHON) tests/e2e.py --build $(BUILD)
 	$(PYTHON) tests/cache_e2e.py --build $(BUILD)
 	$(PYTHON) tests/faults.py --build $(BUILD)
+	$(PYTHON) tests/hostile.py --build $(BUILD)
 
 # A real puppet apply classifies every node of fixtures/fleets/puppet.json via enc.
 puppet: $(BINS)

@@ -99,6 +99,7 @@ value_free(struct value *v)
 		value_free(v->items[i]);
 	}
 	free(v->keys);
+	free(v->slots);
 	free(v->key_pos);
 	free(v->items);
 	free(v->s);
@@ -146,16 +147,75 @@ value_list_add(struct value *list, struct value *v)
 	return 0;
 }
 
+/* Maps of more than HASH_MIN keys also keep a hash table of their item
+ * indexes (open addressing, at most half full), so that a lookup costs
+ * O(1) and a map of n keys, read from a config or a fleet, O(n) rather
+ * than O(n^2). Maps only grow: entries are never removed. */
+#define HASH_MIN 16
+
+static size_t
+hash(const char *s)
+{
+	uint64_t h = 14695981039346656037u;	/* FNV-1a */
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211u;
+	return (size_t)h;
+}
+
+static void
+slot_add(struct value *map, size_t i)
+{
+	size_t mask = map->nslots - 1, h = hash(map->keys[i]) & mask;
+
+	while (map->slots[h] != 0)
+		h = (h + 1) & mask;
+	map->slots[h] = i + 1;
+}
+
+/* Indexes the new last key; without memory the map stays unhashed (and
+ * correct, only slower). */
+static void
+slots_update(struct value *map)
+{
+	size_t i, n;
+
+	if (map->n <= HASH_MIN)
+		return;
+	if (map->nslots != 0 && 2 * map->n <= map->nslots) {
+		slot_add(map, map->n - 1);
+		return;
+	}
+	free(map->slots);
+	map->slots = NULL;
+	map->nslots = 0;
+	for (n = 64; n < 4 * map->n; n *= 2)
+		if (n > SIZE_MAX / 2 / sizeof(*map->slots))
+			return;
+	if ((map->slots = calloc(n, sizeof(*map->slots))) == NULL)
+		return;
+	map->nslots = n;
+	for (i = 0; i < map->n; i++)
+		slot_add(map, i);
+}
+
 long
 value_map_index(const struct value *map, const char *key)
 {
-	size_t i;
+	size_t i, mask;
 
 	if (map == NULL || map->type != VAL_MAP)
 		return -1;
-	for (i = 0; i < map->n; i++)
-		if (strcmp(map->keys[i], key) == 0)
-			return (long)i;
+	if (map->nslots == 0) {
+		for (i = 0; i < map->n; i++)
+			if (strcmp(map->keys[i], key) == 0)
+				return (long)i;
+		return -1;
+	}
+	mask = map->nslots - 1;
+	for (i = hash(key) & mask; map->slots[i] != 0; i = (i + 1) & mask)
+		if (strcmp(map->keys[map->slots[i] - 1], key) == 0)
+			return (long)(map->slots[i] - 1);
 	return -1;
 }
 
@@ -192,6 +252,7 @@ value_map_set_at(struct value *map, const char *key, struct value *v,
 	map->key_pos[2 * map->n] = line;
 	map->key_pos[2 * map->n + 1] = col;
 	map->items[map->n++] = v;
+	slots_update(map);
 	return 0;
 }
 

@@ -27,6 +27,8 @@ struct value {
 	char **keys;		/* VAL_MAP: keys, in insertion order */
 	int *key_pos;		/* VAL_MAP: line, column of each key (0, 0: none) */
 	struct value **items;	/* VAL_LIST, VAL_MAP */
+	size_t *slots;		/* VAL_MAP of many keys: hash of index + 1 */
+	size_t nslots;		/* 0: no hash yet, lookups scan keys */
 };
 
 /* Constructors return a value with one reference, or NULL (out of memory). */

@@ -65,7 +65,6 @@ app_init(struct app *a, const struct app_opts *o, int need_config,
 
 	memset(a, 0, sizeof(*a));
 	a->o = *o;
-	a->env = env;
 	if (need_config || o->config_path != NULL ||
 	    access(path, F_OK) == 0) {
 		if ((rc = config_load(path, &a->cfg, e)) != 0) {
@@ -103,10 +102,8 @@ app_cleanup(struct app *a)
 {
 	size_t i;
 
-	for (i = 0; i < a->naccounts; i++) {
+	for (i = 0; i < a->naccounts; i++)
 		creds_chain_free(a->accounts[i].creds);
-		settings_cleanup(&a->accounts[i].s);
-	}
 	free(a->accounts);
 	while (a->memo != NULL) {
 		struct app_memo *m = a->memo;
@@ -250,9 +247,7 @@ static int
 account_creds(struct app *a, size_t i, struct creds_chain **out,
     struct err *e)
 {
-	struct settings_in in = { 0 };
 	struct app_account *ac;
-	int rc;
 
 	*out = NULL;
 
@@ -267,18 +262,9 @@ account_creds(struct app *a, size_t i, struct creds_chain **out,
 		a->naccounts = accounts(a);
 	}
 	ac = &a->accounts[i];
-	if (ac->creds == NULL) {
-		in.profile = a->cfg->profiles[i];
-		in.region = a->o.region;
-		in.cfg_region = a->cfg->region;
-		in.endpoint = a->o.endpoint;
-		in.cfg_endpoint = a->cfg->endpoint;
-		settings_cleanup(&ac->s);
-		if ((rc = settings_load(&ac->s, &in, a->env, e)) != 0)
-			return err_prefix(e, "aws.profiles");
-		if ((ac->creds = creds_chain_new(&ac->s, a->imds, e)) == NULL)
-			return e->code;
-	}
+	if (ac->creds == NULL && (ac->creds = creds_chain_new_profile(&a->s,
+	    a->cfg->profiles[i], a->imds, e)) == NULL)
+		return e->code;
 	*out = ac->creds;
 	return 0;
 }

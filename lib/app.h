@@ -73,15 +73,14 @@ struct app_memo {
 	struct app_memo *next;
 };
 
-/* The credentials of one of aws.profiles. */
+/* The credentials of one of aws.profiles (that profile alone: never
+ * the environment's keys). */
 struct app_account {
-	struct settings s;
 	struct creds_chain *creds;	/* NULL until first used */
 };
 
 struct app {
 	struct app_opts o;
-	settings_env_fn env;
 	struct config *cfg;		/* NULL when none was loaded */
 	struct settings s;
 	struct imds *imds;		/* NULL when disabled */

@@ -88,7 +88,7 @@ class Ctx:
     def refresh(self, config=None, regions=1):
         rc, out, err = self.run("enc", "--refresh", config=config)
         check(out == "", "refresh printed on stdout")
-        check(re.fullmatch(r"enc: refreshed %s: \d+ instances, %d regions?, \d+ pages, "
+        check(re.fullmatch(r"enc: refreshed %s: \d+ instances, %d regions?( of \d+ profiles)?, \d+ pages, "
                            r"\d+ requests, [0-9.]+ s\n" % (re.escape(self.db), regions),
                            err),
               "refresh summary: %r" % err)
@@ -352,6 +352,80 @@ def test_list_and_all(c):
           == snapshot, "a failed --all changed the directory")
 
 
+def test_two_regions_two_accounts(c):
+    """A fleet of two accounts (aws.profiles: a profile with keys, and one
+    assuming a role in account 222222222222 through STS) in two regions:
+    live lookups find an instance in whichever account and region it is;
+    one refresh reads the four sources (one AssumeRole for both regions)
+    and the cache then answers exactly as live, with no request; enc
+    --list spans both accounts; an account not configured is not seen."""
+    fake = Fake("accounts", c.tmp)
+    try:
+        a = Ctx(c.build, fake, c.tmp, c.wrap, c.logdir)
+        with open(os.path.join(c.tmp, "aws-config"), "w") as f:
+            f.write("[profile cross]\nrole_arn = arn:aws:iam::222222222222:role/enc-read\n"
+                    "source_profile = home\n")
+        with open(os.path.join(c.tmp, "aws-credentials"), "w") as f:
+            f.write("[home]\naws_access_key_id = AKIDTEST\n"
+                    "aws_secret_access_key = secrettestkey0123456789\n")
+        env = base_env(c.tmp, fake)
+        del env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]
+        env.update({"AWS_CONFIG_FILE": os.path.join(c.tmp, "aws-config"),
+                    "AWS_SHARED_CREDENTIALS_FILE": os.path.join(c.tmp, "aws-credentials"),
+                    "AWS_ENDPOINT_URL_STS": fake.url,
+                    "AWS_EC2_METADATA_DISABLED": "true"})
+        a.env = lambda: env
+        with open(os.path.join(FIXTURES, "configs", "basic.yaml")) as f:
+            text = f.read().replace(
+                "aws:\n  region: us-east-1\n",
+                "aws: {region: us-east-1, regions: [us-east-1, eu-west-1],"
+                " profiles: [home, cross]}\n")
+        cfg = os.path.join(c.tmp, "accounts.yaml")
+        with open(cfg, "w") as f:
+            f.write(text + "cache: {path: %s}\n" % a.db)
+
+        live = {}
+        for name, iid, region in [("home-1", "i-0c0c0c0c0c0c00001", "us-east-1"),
+                                  ("cross-web01", "i-02222222222200001", "us-east-1"),
+                                  ("cross-eu01", "i-02222222222200002", "eu-west-1")]:
+            _, out, _ = a.run("enc", name, config=cfg)
+            check("ec2_instance_id: %s" % iid in out and "ec2_region: %s" % region in out,
+                  "live %s: %r" % (name, out))
+            live[name] = out
+        a.run("enc", "--describe", "deep-web01", config=cfg, want=1)
+
+        stats = fake.control("stats")
+        a.refresh(config=cfg, regions=2)
+        after = fake.control("stats")
+        check(after["sts_requests"] - stats["sts_requests"] == 1,
+              "the refresh assumed the role %d times" %
+              (after["sts_requests"] - stats["sts_requests"]))
+        check(after["ec2_requests"] - stats["ec2_requests"] == 4,
+              "the refresh made %d DescribeInstances" %
+              (after["ec2_requests"] - stats["ec2_requests"]))
+        got = {k: v[1] for k, v in a.sources().items()}
+        check(got == {("home", "us-east-1"): 1, ("home", "eu-west-1"): 0,
+                      ("cross", "us-east-1"): 1, ("cross", "eu-west-1"): 1},
+              "sources %r" % got)
+
+        fake.control("fault", {"kind": "throttle", "count": -1})
+        fake.control("fault", {"kind": "throttle", "count": -1, "target": "sts"})
+        before = fake.control("stats")
+        for name, out in live.items():
+            _, cached, _ = a.run("enc", name, config=cfg)
+            check(cached == out, "%s from the cache differs from live" % name)
+        _, listed, _ = a.run("enc", "--list", config=cfg)
+        ids = re.findall(r"ec2_instance_id: (i-\w+)", listed)
+        check(ids == ["i-02222222222200001", "i-02222222222200002",
+                      "i-0c0c0c0c0c0c00001"], "listed %r" % ids)
+        now = fake.control("stats")
+        check(now["ec2_requests"] == before["ec2_requests"] and
+              now["sts_requests"] == before["sts_requests"],
+              "cache hits asked EC2 or STS")
+    finally:
+        fake.stop()
+
+
 def test_lock(c):
     """A second refresh while one holds the lock exits 4 saying so."""
     with open(c.db + ".lock", "w") as lock:
@@ -419,7 +493,7 @@ def test_readers_during_refresh(c):
     check(not bad, "%d of 50 readers failed: %r" % (len(bad), bad[:2]))
 
 
-TESTS = [test_regions_partial_refresh, test_list_and_all, test_hit_matches_live, test_new_instance_live, test_stale_fallback,
+TESTS = [test_regions_partial_refresh, test_list_and_all, test_two_regions_two_accounts, test_hit_matches_live, test_new_instance_live, test_stale_fallback,
          test_broken_caches, test_refresh_fails_keeps_cache, test_lock,
          test_kill_during_refresh, test_readers_during_refresh]
 

@@ -18,7 +18,8 @@ TESTPKGS = cmocka
 DEB_PKGS = gcc make pkg-config libcurl4-openssl-dev libssl-dev libxml2-dev \
            libyaml-dev libjansson-dev libsqlite3-dev libcmocka-dev \
            python3 python3-botocore ca-certificates puppet-agent \
-           python3-yaml mandoc
+           python3-yaml mandoc \
+           clang libclang-rt-dev
 
 WARN     = -std=c11 -Wall -Wextra -pedantic -Wmissing-prototypes \
            -Wstrict-prototypes -Wwrite-strings -Wvla
@@ -129,6 +130,7 @@ docs: $(BINS)
 # The whole suite, then again with AddressSanitizer and UBSan.
 check: deps
 	$(MAKE) WERROR=1 test
+	$(MAKE) WERROR=1 fuzz-regress
 	$(PYTHON) tests/puppet_roundtrip.py --self-test
 	$(MAKE) WERROR=1 docs
 	$(MAKE) WERROR=1 SAN=1 BUILD=build/san test
@@ -144,6 +146,8 @@ clean:
 bench: deps
 	$(MAKE) all
 	$(PYTHON) tests/bench.py --build $(BUILD)
+
+include tests/fuzz.mk
 
 .PHONY: all deps unit e2e puppet test check demo bench clean install \
 	uninstall docs

@@ -28,9 +28,21 @@ struct xml_api {
 	void (*free_ctxt)(xmlParserCtxtPtr);
 	void (*stop_parser)(xmlParserCtxtPtr);
 	xmlFreeFunc *free_var;		/* xmlFree is a variable */
+	void (*init_parser)(void);
+	void (*cleanup_parser)(void);
 };
 static struct xml_api api;
 static int api_ready;
+
+/* At exit (see dynload.h): libxml2's global state (encoding handlers,
+ * dictionaries' mutexes) goes with it. */
+static void
+cleanup_xml(void)
+{
+	if (api_ready)
+		api.cleanup_parser();
+	api_ready = 0;
+}
 
 static int
 load_xml(struct err *e)
@@ -48,14 +60,18 @@ load_xml(struct err *e)
 		S(free_ctxt, "xmlFreeParserCtxt"),
 		S(stop_parser, "xmlStopParser"),
 		S(free_var, "xmlFree"),
+		S(init_parser, "xmlInitParser"),
+		S(cleanup_parser, "xmlCleanupParser"),
 	};
 #undef S
 
 	if (api_ready)
 		return 0;
 	if (dynload("libxml2.so.2", "libxml2", syms,
-	    sizeof(syms) / sizeof(syms[0]), &api, e) != 0)
+	    sizeof(syms) / sizeof(syms[0]), &api, cleanup_xml, e) != 0)
 		return e->code;
+	/* else xmlCleanupParser believes there is nothing to clean */
+	api.init_parser();
 	api_ready = 1;
 	return 0;
 }

@@ -22,8 +22,11 @@ struct dynload_sym {
 
 /* Opens soname (from Debian package pkg, named in the error) and fills
  * every symbol's slot in table. Returns 0, or ERR_FAIL with e filled; the
- * library stays loaded for the process. */
+ * library stays loaded for the process. fini, when not NULL, is the
+ * library's global cleanup (through table), which an atexit handler
+ * calls, last loaded first. */
 int dynload(const char *soname, const char *pkg,
-    const struct dynload_sym *syms, size_t n, void *table, struct err *e);
+    const struct dynload_sym *syms, size_t n, void *table,
+    void (*fini)(void), struct err *e);
 
 #endif

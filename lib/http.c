@@ -18,6 +18,7 @@ struct http {
 /* The libcurl functions this file calls. */
 struct curl_api {
 	CURLcode (*global_init)(long);
+	void (*global_cleanup)(void);
 	CURL *(*easy_init)(void);
 	void (*easy_cleanup)(CURL *);
 	void (*easy_reset)(CURL *);
@@ -36,12 +37,22 @@ struct curl_api {
 static struct curl_api api;
 static int api_ready;
 
+/* At exit (see dynload.h) */
+static void
+cleanup_curl(void)
+{
+	if (api_ready)
+		api.global_cleanup();
+	api_ready = 0;
+}
+
 static int
 load_curl(struct err *e)
 {
 #define S(field, name) DYNLOAD_SYM(struct curl_api, field, name)
 	static const struct dynload_sym syms[] = {
 		S(global_init, "curl_global_init"),
+		S(global_cleanup, "curl_global_cleanup"),
 		S(easy_init, "curl_easy_init"),
 		S(easy_cleanup, "curl_easy_cleanup"),
 		S(easy_reset, "curl_easy_reset"),
@@ -62,7 +73,7 @@ load_curl(struct err *e)
 	if (api_ready)
 		return 0;
 	if (dynload("libcurl.so.4", "libcurl4", syms,
-	    sizeof(syms) / sizeof(syms[0]), &api, e) != 0)
+	    sizeof(syms) / sizeof(syms[0]), &api, cleanup_curl, e) != 0)
 		return -1;
 	if (api.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return err_set(e, ERR_FAIL, "cannot initialise libcurl");

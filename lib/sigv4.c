@@ -38,7 +38,7 @@ sigv4_init(struct err *e)
 	if (api_ready)
 		return 0;
 	if (dynload("libcrypto.so.3", "libssl3", syms,
-	    sizeof(syms) / sizeof(syms[0]), &api, e) != 0)
+	    sizeof(syms) / sizeof(syms[0]), &api, NULL, e) != 0)
 		return e->code;
 	api_ready = 1;
 	return 0;

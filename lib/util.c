@@ -149,16 +149,31 @@ util_utf8_repair(const char *str)
 	return out;
 }
 
+static struct {
+	const char *pattern;
+	regex_t re;
+	int ok;
+} cache[UTIL_MAX_PATTERNS];
+static size_t ncache;
+static int cleanup_registered;
+
+/* At exit: the compiled patterns go, so a leak checker sees no block left
+ * (regexec also caches its DFA states in them). */
+static void
+match_free(void)
+{
+	size_t i;
+
+	for (i = 0; i < ncache; i++)
+		if (cache[i].ok)
+			regfree(&cache[i].re);
+	ncache = 0;
+}
+
 int
 util_match(const char *pattern, const char *s)
 {
-	static struct {
-		const char *pattern;
-		regex_t re;
-		int ok;
-	} cache[UTIL_MAX_PATTERNS];
-	static size_t n;
-	size_t i;
+	size_t i, n = ncache;
 
 	for (i = 0; i < n; i++)
 		if (cache[i].pattern == pattern)
@@ -166,10 +181,12 @@ util_match(const char *pattern, const char *s)
 	if (i == n) {
 		if (n == UTIL_MAX_PATTERNS)
 			return 0;
+		if (!cleanup_registered)
+			cleanup_registered = atexit(match_free) == 0;
 		cache[n].pattern = pattern;
 		cache[n].ok = regcomp(&cache[n].re, pattern,
 		    REG_EXTENDED | REG_NOSUB) == 0;
-		n++;
+		ncache = n + 1;
 	}
 	return cache[i].ok && regexec(&cache[i].re, s, 0, NULL, 0) == 0;
 }

@@ -33,8 +33,8 @@ void util_dir_of(const char *path, char *dir, size_t size);
 void util_sync_dir_of(const char *path);
 
 /* Nonzero when s matches the POSIX extended regex `pattern`, which must
- * be a string literal (compiled once and kept for the process; at most
- * UTIL_MAX_PATTERNS distinct patterns). */
+ * be a string literal (compiled once and kept for the process, freed by
+ * an atexit handler; at most UTIL_MAX_PATTERNS distinct patterns). */
 int util_match(const char *pattern, const char *s);
 #define UTIL_MAX_PATTERNS 32
 

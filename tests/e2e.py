@@ -49,7 +49,9 @@ every log must be a complete memcheck report with no error and no heap
 block left at exit (see valgrind_log_fails). --time-scale multiplies
 max_seconds. A kill_after case runs its binary unwrapped: its point is
 where SIGKILL lands in a run, which a wrapper's slowness moves, and a
-killed process leaves no report.
+killed process leaves no report. Under rlimit_fsize, which would cut the
+log file short, --log-file=... becomes --log-fd= of a pipe the runner
+copies into {logdir}/vg.pipe.log.
 
 With REGENERATE=1 the expected stdout files are rewritten from what the
 binaries print, for a human to review with git diff.
@@ -67,6 +69,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -310,16 +313,41 @@ def oracle_peers(fleet_path, node_id, spec):
             for r, m in sorted(peers.items())}
 
 
-def run(argv, env, limit, case):
-    """Runs argv; returns (returncode, stdout, stderr) or None on timeout."""
+def run(argv, env, limit, case, log_pipe=None):
+    """Runs argv; returns (returncode, stdout, stderr) or None on timeout.
+    With log_pipe, a wrapper's --log-file=... becomes a pipe whose content
+    goes to the file log_pipe (RLIMIT_FSIZE does not apply to pipes)."""
     fsize = case.get("rlimit_fsize")
 
     def limits():
         if fsize is not None:
             resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
 
-    p = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, preexec_fn=limits)
+    if log_pipe is None:
+        return run_child(argv, env, limit, case, limits, ())
+    r, w = os.pipe()
+    argv = ["--log-fd=%d" % w if a.startswith("--log-file=") else a for a in argv]
+    chunks = []
+    reader = threading.Thread(target=lambda: chunks.extend(
+        iter(lambda: os.read(r, 65536), b"")))
+    try:
+        reader.start()
+        return run_child(argv, env, limit, case, limits, (w,), w)
+    finally:
+        reader.join(30)
+        os.close(r)
+        with open(log_pipe, "wb") as f:
+            f.write(b"".join(chunks))
+
+
+def run_child(argv, env, limit, case, limits, pass_fds, close_fd=None):
+    try:
+        p = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, preexec_fn=limits,
+                             pass_fds=pass_fds)
+    finally:
+        if close_fd is not None:
+            os.close(close_fd)  # the child's copy is the only writer left
     try:
         if "kill_after" in case:
             try:
@@ -407,7 +435,8 @@ def run_case(path, build, fakes, workdir, regenerate, wrap=None):
         argv = wrap.argv(argv, logdir)
         limit *= wrap.time_scale
     t0 = time.time()
-    result = run(argv, env, limit, case)
+    result = run(argv, env, limit, case, os.path.join(logdir, "vg.pipe.log")
+                 if wrapped and "rlimit_fsize" in case else None)
     if result is None:
         return ["did not finish within %s s" % limit]
     elapsed = time.time() - t0

@@ -42,7 +42,9 @@ ceiling(const struct retry_policy *p, int attempt)
 
 	for (i = 1; i < attempt && c < (long double)p->cap_ms; i++)
 		c *= 2;
-	if (c > (long double)p->cap_ms)
+	/* >=, not >: where long double is only a double (valgrind), LONG_MAX
+	 * rounds up to 2^63 and (long)c would overflow */
+	if (c >= (long double)p->cap_ms)
 		return p->cap_ms;
 	return (long)c;
 }

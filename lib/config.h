@@ -54,7 +54,7 @@ int config_parse(const char *text, size_t len, const char *name,
 
 void config_free(struct config *c);
 
-/* Validators shared with the classifier (0: valid). */
+/* Validators shared with the classifier (non-zero: valid). */
 int config_valid_class(const char *s);
 int config_valid_environment(const char *s);
 int config_valid_param(const char *s);	/* also refuses reserved names */

@@ -269,15 +269,17 @@ account_creds(struct app *a, size_t i, struct creds_chain **out,
 	return 0;
 }
 
-/* The regions lookups search: --region, else aws.regions, else the
- * region (which may come from the metadata service). */
+/* The fleet's regions: --region when narrow (lookups; a refresh reads
+ * them all), else aws.regions, else the region (which may come from the
+ * metadata service). */
 static int
-lookup_regions(struct app *a, const char *const **list, size_t *n,
-    struct err *e)
+fleet_regions(struct app *a, int narrow, const char *const **list,
+    size_t *n, struct err *e)
 {
 	int rc;
 
-	if (a->o.region == NULL && a->cfg != NULL && a->cfg->nregions > 0) {
+	if ((!narrow || a->o.region == NULL) && a->cfg != NULL &&
+	    a->cfg->nregions > 0) {
 		*list = a->cfg->regions;
 		*n = a->cfg->nregions;
 		return 0;
@@ -434,7 +436,7 @@ find_live(struct app *a, const enum lookup_strategy *order, size_t n,
 	int owned, rc;
 
 	for (i = 0; i < accounts(a); i++) {
-		if ((rc = lookup_regions(a, &regions, &nr, e)) != 0)
+		if ((rc = fleet_regions(a, 1, &regions, &nr, e)) != 0)
 			return rc;
 		for (r = 0; r < nr; r++) {
 			if ((rc = source_client(a, i, regions[r], &c, &owned,
@@ -707,7 +709,7 @@ live_fleet(struct app *a, struct fleet *f, struct err *e)
 	int owned, rc;
 
 	for (i = 0; i < accounts(a); i++) {
-		if ((rc = lookup_regions(a, &regions, &nr, e)) != 0)
+		if ((rc = fleet_regions(a, 1, &regions, &nr, e)) != 0)
 			return rc;
 		for (r = 0; r < nr; r++) {
 			if ((rc = source_client(a, i, regions[r], &c, &owned,
@@ -865,15 +867,8 @@ app_refresh(struct app *a, struct app_refresh_stats *st, struct err *e)
 	memset(st, 0, sizeof(*st));
 	if (a->cfg == NULL)
 		return err_set(e, ERR_USAGE, "--refresh needs a config");
-	list = a->cfg->regions;
-	n = a->cfg->nregions;
-	if (n == 0) {
-		if ((rc = region(a, e)) != 0)
-			return rc;
-		a->one_region = a->s.region;
-		list = &a->one_region;
-		n = 1;
-	}
+	if ((rc = fleet_regions(a, 0, &list, &n, e)) != 0)
+		return rc;
 	if ((scope = scope_of(a->cfg)) == NULL)
 		return err_set(e, ERR_FAIL, "out of memory");
 	r.a = a;
@@ -926,15 +921,16 @@ app_refresh(struct app *a, struct app_refresh_stats *st, struct err *e)
 	st->seconds = (double)(retry_now_ms() - r.start_ms) / 1000.0;
 	if (nfailed > 0) {
 		/* one line, non-zero exit: cron must notice */
+		if (first_kept >= 0)
+			(void)snprintf(where, sizeof(where), "the previous "
+			    "cache's instances of the failed kept (%ld)",
+			    first_kept);
+		else
+			(void)snprintf(where, sizeof(where), "no earlier "
+			    "instances of it to keep");
 		rc = err_set(e, first.code, "refreshed %s without %zu of %zu "
 		    "sources, first %s; %s", a->cfg->cache_path, nfailed,
-		    nsources, first.msg, first_kept >= 0 ? "the previous "
-		    "cache's instances of the failed kept" : "no earlier "
-		    "instances of it to keep");
-		if (first_kept >= 0)
-			(void)snprintf(e->msg + strlen(e->msg),
-			    sizeof(e->msg) - strlen(e->msg), " (%ld)",
-			    first_kept);
+		    nsources, first.msg, where);
 		goto out;
 	}
 	if (accounts(a) > 1)

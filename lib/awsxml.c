@@ -1,5 +1,6 @@
 /* awsxml: EC2 Query API responses, parsed by element path with libxml2. */
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -270,11 +271,29 @@ in_instance(const struct page *pg, int depth)
 	return 1;
 }
 
+#define NFIELDS (sizeof(item_fields) / sizeof(item_fields[0]))
+#define NPAIRS (sizeof(pairs) / sizeof(pairs[0]))
+
+/* FNV-1a. An instance has some eighty elements and few are wanted: a
+ * path's hash is compared before its text. */
+static uint32_t
+path_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
 /* An element opens at depth: decide whether its text is wanted. */
 static void
 open_element(struct page *pg, int depth)
 {
+	static uint32_t field_hash[NFIELDS], pair_hash[NPAIRS];
+	static int hashed;
 	char rel[256];
+	uint32_t h;
 	size_t i;
 
 	pg->target = -1;
@@ -290,15 +309,23 @@ open_element(struct page *pg, int depth)
 	    depth > INSTANCE_DEPTH + 3 ||
 	    rel_path(pg, depth, rel, sizeof(rel)) == -1)
 		return;
-	for (i = 0; i < sizeof(item_fields) / sizeof(item_fields[0]); i++)
-		if (strcmp(rel, item_fields[i].path) == 0) {
+	if (!hashed) {
+		for (i = 0; i < NFIELDS; i++)
+			field_hash[i] = path_hash(item_fields[i].path);
+		for (i = 0; i < NPAIRS; i++)
+			pair_hash[i] = path_hash(pairs[i].path);
+		hashed = 1;
+	}
+	h = path_hash(rel);
+	for (i = 0; i < NFIELDS; i++)
+		if (h == field_hash[i] && strcmp(rel, item_fields[i].path) == 0) {
 			pg->target = depth;
 			pg->field = (char **)((char *)pg->in +
 			    item_fields[i].offset);
 			pg->kind = K_FIELD;
 		}
-	for (i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++)
-		if (strcmp(rel, pairs[i].path) == 0) {
+	for (i = 0; i < NPAIRS; i++)
+		if (h == pair_hash[i] && strcmp(rel, pairs[i].path) == 0) {
 			pg->target = depth;
 			pg->kind = pairs[i].kind;
 		}

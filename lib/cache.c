@@ -18,20 +18,20 @@
 
 #define NOMEM(e) err_set((e), ERR_FAIL, "out of memory")
 
-/* instances has the key n, its source src, then one column per
- * instance_fields entry, in that order; tags and sgs are clustered by
- * (n, seq). A source is one (profile, region) read by the refresh, with
- * its own refresh time (older than the others when its instances were
- * kept from the previous cache). */
+/* instances has the key n, its source src, one column per
+ * instance_fields entry, in that order, then the instance's tags and its
+ * security groups, each as one blob of pairs (pairs_put): an instance is
+ * read whole from one row. tags holds the tags again for the index
+ * tags_kv, which serves the lookups by Name and by environment. A
+ * source is one (profile, region) read by the refresh, with its own
+ * refresh time (older than the others when its instances were kept from
+ * the previous cache). */
 static const char schema_tail[] =
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;"
     "CREATE TABLE sources(src INTEGER PRIMARY KEY, profile TEXT,"
     " region TEXT, refreshed INTEGER, instances INTEGER,"
     " UNIQUE(profile, region));"
-    "CREATE TABLE tags(n INTEGER, seq INTEGER, key TEXT, value TEXT,"
-    " PRIMARY KEY(n, seq)) WITHOUT ROWID;"
-    "CREATE TABLE sgs(n INTEGER, seq INTEGER, sg_id TEXT, name TEXT,"
-    " PRIMARY KEY(n, seq)) WITHOUT ROWID;"
+    "CREATE TABLE tags(n INTEGER, key TEXT, value TEXT);"
     "CREATE TABLE tag_keys(key TEXT PRIMARY KEY, n INTEGER) WITHOUT ROWID;";
 
 /* Built after the rows: one index per lookup strategy, one for peers,
@@ -41,13 +41,13 @@ static const char indexes[] =
     "CREATE INDEX instances_dns ON instances(private_dns);"
     "CREATE INDEX instances_ip ON instances(private_ip);"
     "CREATE INDEX instances_region ON instances(region, state);"
-    "CREATE INDEX tags_kv ON tags(key, value);"
-    /* how many instances carry each key (EC2: at most once each) */
-    "INSERT INTO tag_keys SELECT key, count(*) FROM tags GROUP BY key;";
+    "CREATE INDEX tags_kv ON tags(key, value, n);"
+    /* how many instances carry each key */
+    "INSERT INTO tag_keys SELECT key, count(DISTINCT n) FROM tags "
+    "GROUP BY key;";
 
 struct cache {
 	sqlite3 *db;
-	int depth;		/* each() calls under way */
 	char *path;
 	time_t refreshed;
 	char *regions, *scope;
@@ -110,8 +110,7 @@ cache_open(const char *path, struct cache **out, struct err *e)
 	 * its pages into a cache */
 	if (rc == SQLITE_OK)
 		(void)sqlite3_exec(c->db, "PRAGMA mmap_size = 1073741824; "
-		    "PRAGMA temp_store = MEMORY", NULL,
-		    NULL, NULL);
+		    "PRAGMA temp_store = MEMORY", NULL, NULL, NULL);
 	if (rc != SQLITE_OK ||
 	    sqlite3_prepare_v2(c->db, "SELECT key, value FROM meta", -1, &st,
 	    NULL) != SQLITE_OK) {
@@ -194,40 +193,26 @@ cache_scope(const struct cache *c)
 	return c->scope;
 }
 
-/* One query's parameters: texts for ?1.., then an optional integer,
- * then more texts. */
+/* One query's parameters: texts for ?1.., then an optional integer. */
 struct binds {
 	const char *const *texts;
 	int ntexts;
 	int flag;		/* bound after the texts when >= 0 */
-	const char *const *more;	/* bound after the flag */
-	int nmore;
 };
 
 static sqlite3_stmt *
-prepare(sqlite3 *db, const char *head, const char *cand, const char *tail,
-    const struct binds *b)
+prepare(sqlite3 *db, const char *sql, const struct binds *b)
 {
 	sqlite3_stmt *st = NULL;
-	struct buf sql;
 	int i, n;
 
-	buf_init(&sql, 0);
-	if (buf_printf(&sql, "%s%s%s", head, cand, tail) == -1)
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
 		return NULL;
-	if (sqlite3_prepare_v2(db, sql.data, -1, &st, NULL) != SQLITE_OK) {
-		buf_free(&sql);
-		return NULL;
-	}
-	buf_free(&sql);
 	n = sqlite3_bind_parameter_count(st);
 	for (i = 0; i < b->ntexts && i < n; i++)
 		sqlite3_bind_text(st, i + 1, b->texts[i], -1, SQLITE_STATIC);
 	if (b->flag >= 0 && b->ntexts < n)
 		sqlite3_bind_int(st, b->ntexts + 1, b->flag);
-	for (i = 0; i < b->nmore && b->ntexts + 2 + i <= n; i++)
-		sqlite3_bind_text(st, b->ntexts + 2 + i, b->more[i], -1,
-		    SQLITE_STATIC);
 	return st;
 }
 
@@ -248,21 +233,6 @@ peer_fields(void)
 	return mask;
 }
 
-static sqlite3_stmt *
-prepare3(sqlite3 *db, const char *head, const char *cand, const char *mid,
-    const char *where, const char *tail, const struct binds *b)
-{
-	sqlite3_stmt *st;
-	struct buf t;
-
-	buf_init(&t, 0);
-	if (buf_printf(&t, "%s%s%s", mid, where, tail) == -1)
-		return NULL;
-	st = prepare(db, head, cand, t.data, b);
-	buf_free(&t);
-	return st;
-}
-
 static const char *
 col(sqlite3_stmt *st, int i)
 {
@@ -271,113 +241,126 @@ col(sqlite3_stmt *st, int i)
 	return s ? s : "";
 }
 
-/* Calls fn for every instance the query cand selects (distinct numbers
- * n, put in a temporary table first, in cand's order, so the selection
- * runs once), built from three scans in that order, merged; inst_where narrows the
- * instances (on i.*) and tag_where the tags read (on key). light reads
- * only what peers use (no security groups when light > 1). */
+/* A list of pairs (tags, security groups) in one column: "a\0b\0" for
+ * each pair, in EC2's order. */
 static int
-each(struct cache *c, const char *cand, const char *inst_where,
-    const char *tag_where, int light, const struct binds *b,
+pairs_put(struct buf *b, const char *a, const char *v)
+{
+	if (buf_append(b, a, strlen(a) + 1) == -1 ||
+	    buf_append(b, v, strlen(v) + 1) == -1)
+		return -1;
+	return 0;
+}
+
+/* What the tags of the instances read are kept for. */
+struct tag_filter {
+	const char *const *keys;	/* NULL: every tag */
+	size_t n;
+};
+
+static int
+wanted(const struct tag_filter *f, const char *key)
+{
+	size_t i;
+
+	if (f == NULL || f->keys == NULL)
+		return 1;
+	for (i = 0; i < f->n; i++)
+		if (strcmp(f->keys[i], key) == 0)
+			return 1;
+	return 0;
+}
+
+/* Adds the pairs of column i to in with add, those of f only. 0, -1 (out
+ * of memory) or 1 (not pairs: a damaged file). */
+static int
+pairs_get(sqlite3_stmt *st, int i, struct instance *in,
+    int (*add)(struct instance *, const char *, const char *),
+    const struct tag_filter *f)
+{
+	const char *p = sqlite3_column_blob(st, i), *a, *v, *end;
+	int len = sqlite3_column_bytes(st, i);
+
+	if (len == 0)
+		return 0;
+	if (p == NULL)
+		return -1;
+	for (end = p + len; p < end; p++) {
+		a = p;
+		if ((p = memchr(p, '\0', (size_t)(end - p))) == NULL ||
+		    ++p == end)
+			return 1;
+		v = p;
+		if ((p = memchr(p, '\0', (size_t)(end - p))) == NULL)
+			return 1;
+		if (wanted(f, a) && add(in, a, v) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* Calls fn for every instance where selects (a condition on i.*, the
+ * instances table), in the order of order (on i.*). light reads only
+ * what peers use (no security groups when light > 1), and the tags of f
+ * only. One statement: fn may read the cache again (peers while listing
+ * the fleet). */
+static int
+each(struct cache *c, const char *where, const char *order, int light,
+    const struct tag_filter *f, const struct binds *b,
     awsxml_instance_fn fn, void *ctx, struct err *e)
 {
-	sqlite3_stmt *qc, *qi = NULL, *qt = NULL, *qs = NULL;
+	sqlite3_stmt *st;
 	struct instance *in = NULL;
-	struct buf head, ht, hs;
-	char sql[128];
+	struct buf sql;
 	size_t i;
-	int ri, rt, rs, rc = 0;
+	int rs, rc = 0, ntags = (int)instance_nfields;
 	unsigned long fields;
-	sqlite3_int64 n;
 
-	/* fn may read the cache again (peers while listing the fleet): each
-	 * level of nesting has its own candidate table */
-	(void)snprintf(sql, sizeof(sql), "CREATE TEMP TABLE IF NOT EXISTS "
-	    "cand%d(k INTEGER PRIMARY KEY, n INTEGER); DELETE FROM temp.cand%d",
-	    c->depth, c->depth);
-	if (sqlite3_exec(c->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		return db_err(e, ERR_UNAVAILABLE, c->path, c->db);
-	(void)snprintf(sql, sizeof(sql), "INSERT INTO temp.cand%d(n) ",
-	    c->depth);
-	if ((qc = prepare(c->db, sql, cand, "", b)) == NULL)
-		return db_err(e, ERR_UNAVAILABLE, c->path, c->db);
-	ri = sqlite3_step(qc);
-	sqlite3_finalize(qc);
-	if (ri != SQLITE_DONE)
-		return db_err(e, ERR_UNAVAILABLE, c->path, c->db);
-	buf_init(&head, 0);
-	buf_init(&ht, 0);
-	buf_init(&hs, 0);
-	(void)buf_puts(&head, "SELECT c.k");
+	buf_init(&sql, 0);
+	(void)buf_puts(&sql, "SELECT ");
 	for (i = 0; i < instance_nfields; i++)
-		(void)buf_printf(&head, ", i.%s", instance_fields[i].name);
-	if (buf_printf(&head, " FROM temp.cand%d c CROSS JOIN instances i "
-	    "ON i.n = c.n", c->depth) == -1 ||
-	    buf_printf(&ht, "SELECT c.k, t.key, t.value FROM temp.cand%d c "
-	    "CROSS JOIN tags t ON t.n = c.n", c->depth) == -1 ||
-	    buf_printf(&hs, "SELECT c.k, s.sg_id, s.name FROM temp.cand%d c "
-	    "CROSS JOIN sgs s ON s.n = c.n", c->depth) == -1) {
-		buf_free(&head);
-		buf_free(&ht);
-		buf_free(&hs);
+		(void)buf_printf(&sql, "i.%s, ", instance_fields[i].name);
+	if (buf_printf(&sql, "i.tags, i.sgs FROM instances i WHERE %s "
+	    "ORDER BY %s", where, order) == -1)
 		return NOMEM(e);
-	}
-	/* CROSS JOIN keeps cand outermost: rows come in k order, unsorted */
-	qi = prepare3(c->db, head.data, "", inst_where, "", " ORDER BY c.k", b);
-	if (qi != NULL)
-		qt = prepare3(c->db, ht.data, "", tag_where, "",
-		    " ORDER BY c.k, t.seq", b);
-	if (qt != NULL && light < 2)
-		qs = prepare(c->db, hs.data, "", " ORDER BY c.k, s.seq", b);
-	buf_free(&head);
-	buf_free(&ht);
-	buf_free(&hs);
-	if (qi == NULL || qt == NULL || (light < 2 && qs == NULL)) {
-		rc = db_err(e, ERR_UNAVAILABLE, c->path, c->db);
-		goto out;
-	}
-	c->depth++;
-	rt = sqlite3_step(qt);
-	rs = qs != NULL ? sqlite3_step(qs) : SQLITE_DONE;
+	st = prepare(c->db, sql.data, b);
+	buf_free(&sql);
+	if (st == NULL)
+		return db_err(e, ERR_UNAVAILABLE, c->path, c->db);
 	fields = light ? peer_fields() : ~0UL;
-	while ((ri = sqlite3_step(qi)) == SQLITE_ROW) {
-		n = sqlite3_column_int64(qi, 0);
+	while ((rs = sqlite3_step(st)) == SQLITE_ROW) {
 		if ((in = instance_new()) == NULL)
 			goto nomem;
 		for (i = 0; i < instance_nfields; i++)
 			if ((fields & (1UL << i)) != 0 &&
 			    instance_set(&INSTANCE_FIELD(in, &instance_fields[i]),
-			    col(qi, (int)i + 1)) == -1)
+			    col(st, (int)i)) == -1)
 				goto nomem;
-		for (; rt == SQLITE_ROW && sqlite3_column_int64(qt, 0) <= n;
-		    rt = sqlite3_step(qt))
-			if (sqlite3_column_int64(qt, 0) == n &&
-			    instance_add_tag(in, col(qt, 1), col(qt, 2)) == -1)
-				goto nomem;
-		for (; rs == SQLITE_ROW && sqlite3_column_int64(qs, 0) <= n;
-		    rs = sqlite3_step(qs))
-			if (sqlite3_column_int64(qs, 0) == n &&
-			    instance_add_group(in, col(qs, 1), col(qs, 2)) == -1)
-				goto nomem;
+		if ((rc = pairs_get(st, ntags, in, instance_add_tag, f)) == 0 &&
+		    light < 2)
+			rc = pairs_get(st, ntags + 1, in, instance_add_group,
+			    NULL);
+		if (rc == -1)
+			goto nomem;
+		if (rc == 1) {
+			rc = err_set(e, ERR_UNAVAILABLE, "cache %s: damaged "
+			    "tags or security groups of %s", c->path, in->id);
+			goto done;
+		}
 		rc = fn(in, ctx, e);
 		instance_free(in);
 		in = NULL;
 		if (rc != 0)
 			goto done;
 	}
-	if (ri != SQLITE_DONE || (rt != SQLITE_DONE && rt != SQLITE_ROW) ||
-	    (rs != SQLITE_DONE && rs != SQLITE_ROW))
+	if (rs != SQLITE_DONE)
 		rc = db_err(e, ERR_UNAVAILABLE, c->path, c->db);
 	goto done;
 nomem:
 	rc = NOMEM(e);
 done:
-	c->depth--;
-out:
 	instance_free(in);
-	sqlite3_finalize(qi);
-	sqlite3_finalize(qt);
-	sqlite3_finalize(qs);
+	sqlite3_finalize(st);
 	return rc;
 }
 
@@ -386,28 +369,25 @@ cache_match(void *src, enum lookup_strategy s, const char *const *vals,
     size_t nv, awsxml_instance_fn fn, void *ctx, struct err *e)
 {
 	const char *v[2] = { vals[0], nv > 1 ? vals[1] : NULL };
-	struct binds b = { v, 2, -1, NULL, 0 };
-	const char *cand = NULL;
+	struct binds b = { v, 2, -1 };
+	const char *where = NULL;
 
 	switch (s) {
 	case LOOKUP_INSTANCE_ID:
-		cand = "SELECT n FROM instances WHERE instance_id IN (?1, ?2) "
-		    "ORDER BY n";
+		where = "i.instance_id IN (?1, ?2)";
 		break;
 	case LOOKUP_PRIVATE_DNS:
-		cand = "SELECT n FROM instances WHERE private_dns IN (?1, ?2) "
-		    "ORDER BY n";
+		where = "i.private_dns IN (?1, ?2)";
 		break;
 	case LOOKUP_PRIVATE_IP:
-		cand = "SELECT n FROM instances WHERE private_ip IN (?1, ?2) "
-		    "ORDER BY n";
+		where = "i.private_ip IN (?1, ?2)";
 		break;
 	case LOOKUP_TAG_NAME:
-		cand = "SELECT DISTINCT n FROM tags WHERE key = 'Name' AND "
-		    "value IN (?1, ?2) ORDER BY n";
+		where = "i.n IN (SELECT n FROM tags WHERE key = 'Name' AND "
+		    "value IN (?1, ?2))";
 		break;
 	}
-	return each(src, cand, "", "", 0, &b, fn, ctx, e);
+	return each(src, where, "i.n", 0, NULL, &b, fn, ctx, e);
 }
 
 /* Whether some instance lacks tag key (1) or none does (0), from the
@@ -441,38 +421,23 @@ cache_each_in_env(struct cache *c, const char *region, const char *env_tag,
     size_t ntag_keys, awsxml_instance_fn fn, void *ctx, struct err *e)
 {
 	const char *v[3] = { env_tag, env, region };
-	struct binds b = { v, 3, untagged != 0, tag_keys, 0 };
-	struct buf where;
-	size_t i;
+	struct binds b = { v, 3, untagged != 0 };
+	struct tag_filter f = { ntag_keys > 0 ? tag_keys : NULL, ntag_keys };
 	int rc;
 
-	buf_init(&where, 0);
-	(void)buf_puts(&where, "");
-	if (ntag_keys > 0 && ntag_keys <= CACHE_MAX_TAG_KEYS) {
-		b.nmore = (int)ntag_keys;
-		/* ?4 is the flag: the keys are ?5.. */
-		(void)buf_puts(&where, " AND key IN (");
-		for (i = 0; i < ntag_keys; i++)
-			(void)buf_printf(&where, "%s?%zu", i ? ", " : "", i + 5);
-		(void)buf_puts(&where, ")");
-	}
-	if (where.data == NULL)
-		return NOMEM(e);
 	/* the untagged half scans every instance: skip it when all have the
 	 * tag */
 	if (untagged && (rc = some_untagged(c, env_tag, e)) <= 0) {
-		if (rc < 0) {
-			buf_free(&where);
+		if (rc < 0)
 			return e->code;
-		}
 		b.flag = 0;
 	}
-	rc = each(c, "SELECT n FROM tags WHERE key = ?1 AND value = ?2 UNION "
-	    "SELECT n FROM instances WHERE ?4 AND n NOT IN (SELECT n FROM tags "
-	    "WHERE key = ?1)", " WHERE i.region = ?3 AND i.state = 'running'",
-	    where.data, b.flag ? 1 : 2, &b, fn, ctx, e);
-	buf_free(&where);
-	return rc;
+	/* ?4 is the flag; "+": seek each selected instance by n, not through
+	 * instances_region and back to the row */
+	return each(c, "i.n IN (SELECT n FROM tags WHERE key = ?1 AND "
+	    "value = ?2 UNION SELECT n FROM instances WHERE ?4 AND n NOT IN "
+	    "(SELECT n FROM tags WHERE key = ?1)) AND +i.region = ?3 AND "
+	    "+i.state = 'running'", "i.n", b.flag ? 1 : 2, &f, &b, fn, ctx, e);
 }
 
 int
@@ -480,14 +445,14 @@ cache_each(struct cache *c, const char *profile, const char *region,
     awsxml_instance_fn fn, void *ctx, struct err *e)
 {
 	const char *v[2] = { profile, region };
-	struct binds b = { v, 2, -1, NULL, 0 };
+	struct binds b = { v, 2, -1 };
 
 	if (profile != NULL)
-		return each(c, "SELECT n FROM instances WHERE src = (SELECT src "
-		    "FROM sources WHERE profile = ?1 AND region = ?2) ORDER BY n",
-		    "", "", 0, &b, fn, ctx, e);
-	return each(c, "SELECT n FROM instances WHERE state <> 'terminated' "
-	    "ORDER BY instance_id, n", "", "", 0, &b, fn, ctx, e);
+		return each(c, "i.src = (SELECT src FROM sources WHERE "
+		    "profile = ?1 AND region = ?2)", "i.n", 0, NULL, &b, fn, ctx,
+		    e);
+	return each(c, "i.state <> 'terminated'", "i.instance_id, i.n", 0,
+	    NULL, &b, fn, ctx, e);
 }
 
 time_t
@@ -514,7 +479,8 @@ struct cache_writer {
 	char *path, *tmp;
 	int fd, lock;
 	sqlite3 *db;
-	sqlite3_stmt *ins, *tag, *sg;
+	sqlite3_stmt *ins, *tag;
+	struct buf tags, sgs;	/* the pairs of the instance being added */
 	long count;		/* instances in the file */
 	sqlite3_int64 src;	/* the source being added (0: none yet) */
 	sqlite3_int64 first;	/* its first instance number */
@@ -550,8 +516,9 @@ cache_writer_abort(struct cache_writer *w)
 		return;
 	sqlite3_finalize(w->ins);
 	sqlite3_finalize(w->tag);
-	sqlite3_finalize(w->sg);
 	sqlite3_close(w->db);
+	buf_free(&w->tags);
+	buf_free(&w->sgs);
 	if (w->fd != -1)
 		(void)close(w->fd);
 	if (w->tmp != NULL)
@@ -584,6 +551,8 @@ cache_writer_begin(const char *path, mode_t mode, struct cache_writer **out,
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return NOMEM(e);
 	w->fd = w->lock = -1;
+	buf_init(&w->tags, 0);
+	buf_init(&w->sgs, 0);
 	buf_init(&lock, 0);
 	if ((w->path = strdup(path)) == NULL ||
 	    buf_printf(&lock, "%s.lock", path) == -1 ||
@@ -636,7 +605,8 @@ cache_writer_begin(const char *path, mode_t mode, struct cache_writer **out,
 	    " CREATE TABLE instances(n INTEGER PRIMARY KEY, src INTEGER");
 	for (i = 0; i < instance_nfields; i++)
 		(void)buf_printf(&sql, ", %s TEXT", instance_fields[i].name);
-	(void)buf_printf(&sql, "); %s BEGIN;", schema_tail);
+	(void)buf_printf(&sql, ", tags BLOB, sgs BLOB); %s BEGIN;",
+	    schema_tail);
 	rc = sql.data == NULL ? NOMEM(e) : exec(w, sql.data, e);
 	if (rc != 0) {
 		buf_free(&sql);
@@ -647,13 +617,11 @@ cache_writer_begin(const char *path, mode_t mode, struct cache_writer **out,
 	(void)buf_puts(&sql, "INSERT INTO instances VALUES (NULL, ?");
 	for (i = 0; i < instance_nfields; i++)
 		(void)buf_puts(&sql, ", ?");
-	(void)buf_puts(&sql, ")");
+	(void)buf_puts(&sql, ", ?, ?)");
 	if (sql.data == NULL ||
 	    sqlite3_prepare_v2(w->db, sql.data, -1, &w->ins, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(w->db, "INSERT INTO tags VALUES (?, ?, ?, ?)",
-	    -1, &w->tag, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(w->db, "INSERT INTO sgs VALUES (?, ?, ?, ?)",
-	    -1, &w->sg, NULL) != SQLITE_OK) {
+	    sqlite3_prepare_v2(w->db, "INSERT INTO tags VALUES (?, ?, ?)", -1,
+	    &w->tag, NULL) != SQLITE_OK) {
 		rc = db_err(e, ERR_FAIL, w->tmp, w->db);
 		buf_free(&sql);
 		cache_writer_abort(w);
@@ -684,10 +652,24 @@ cache_writer_add(const struct instance *in, void *ctx, struct err *e)
 	if (w->src == 0)
 		return err_set(e, ERR_FAIL, "cache_writer_add before "
 		    "cache_writer_source");
+	buf_reset(&w->tags);
+	buf_reset(&w->sgs);
+	for (i = 0; i < in->ntags; i++)
+		if (pairs_put(&w->tags, in->tags[i].key, in->tags[i].value) == -1)
+			return NOMEM(e);
+	for (i = 0; i < in->ngroups; i++)
+		if (pairs_put(&w->sgs, in->groups[i].id, in->groups[i].name) ==
+		    -1)
+			return NOMEM(e);
 	sqlite3_bind_int64(w->ins, 1, w->src);
 	for (i = 0; i < instance_nfields; i++)
 		sqlite3_bind_text(w->ins, (int)i + 2,
 		    INSTANCE_FIELD(in, &instance_fields[i]), -1, SQLITE_STATIC);
+	i = instance_nfields + 2;
+	sqlite3_bind_blob(w->ins, (int)i, w->tags.data, (int)w->tags.len,
+	    SQLITE_STATIC);
+	sqlite3_bind_blob(w->ins, (int)i + 1, w->sgs.data, (int)w->sgs.len,
+	    SQLITE_STATIC);
 	if ((rc = step(w, w->ins, e)) != 0)
 		return rc;
 	n = sqlite3_last_insert_rowid(w->db);
@@ -695,20 +677,10 @@ cache_writer_add(const struct instance *in, void *ctx, struct err *e)
 		w->first = n;
 	for (i = 0; i < in->ntags; i++) {
 		sqlite3_bind_int64(w->tag, 1, n);
-		sqlite3_bind_int64(w->tag, 2, (sqlite3_int64)i);
-		sqlite3_bind_text(w->tag, 3, in->tags[i].key, -1, SQLITE_STATIC);
-		sqlite3_bind_text(w->tag, 4, in->tags[i].value, -1,
+		sqlite3_bind_text(w->tag, 2, in->tags[i].key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(w->tag, 3, in->tags[i].value, -1,
 		    SQLITE_STATIC);
 		if ((rc = step(w, w->tag, e)) != 0)
-			return rc;
-	}
-	for (i = 0; i < in->ngroups; i++) {
-		sqlite3_bind_int64(w->sg, 1, n);
-		sqlite3_bind_int64(w->sg, 2, (sqlite3_int64)i);
-		sqlite3_bind_text(w->sg, 3, in->groups[i].id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(w->sg, 4, in->groups[i].name, -1,
-		    SQLITE_STATIC);
-		if ((rc = step(w, w->sg, e)) != 0)
 			return rc;
 	}
 	w->count++;
@@ -776,8 +748,6 @@ cache_writer_source_drop(struct cache_writer *w, struct err *e)
 	/* no journal, so no rollback: the source's rows are the last ones */
 	if (w->src_count > 0 &&
 	    ((rc = exec2(w, "DELETE FROM tags WHERE n >= ?1", w->first, 0,
-	    e)) != 0 ||
-	    (rc = exec2(w, "DELETE FROM sgs WHERE n >= ?1", w->first, 0,
 	    e)) != 0 ||
 	    (rc = exec2(w, "DELETE FROM instances WHERE n >= ?1", w->first, 0,
 	    e)) != 0))
@@ -851,8 +821,7 @@ cache_writer_commit(struct cache_writer *w, const char *regions,
 		goto fail;
 	sqlite3_finalize(w->ins);
 	sqlite3_finalize(w->tag);
-	sqlite3_finalize(w->sg);
-	w->ins = w->tag = w->sg = NULL;
+	w->ins = w->tag = NULL;
 	if (sqlite3_close(w->db) != SQLITE_OK) {
 		rc = db_err(e, ERR_FAIL, w->tmp, w->db);
 		goto fail;

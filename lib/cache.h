@@ -12,7 +12,7 @@
 #include "instance.h"
 #include "lookup.h"
 
-#define CACHE_SCHEMA 2
+#define CACHE_SCHEMA 3
 
 /* ---- reading */
 

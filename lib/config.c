@@ -19,13 +19,39 @@ in_list(const char *s, const char *const *list)
 	return 0;
 }
 
+/* The names are checked with strspn over these sets, not with regexes:
+ * compiling a regex costs more than the rest of a cache hit. The
+ * patterns each implements are in the comments, and test_config checks
+ * them against regcomp() on every short string of a small alphabet. */
+#define LOWER "abcdefghijklmnopqrstuvwxyz"
+#define UPPER "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+#define DIGIT "0123456789"
+
+/* s is one or more characters of set, and all of them. */
+static int
+all_of(const char *s, const char *set)
+{
+	return *s != '\0' && s[strspn(s, set)] == '\0';
+}
+
+/* ^[a-z][a-z0-9_]*(::[a-z][a-z0-9_]*)*$ */
 int
 config_valid_class(const char *s)
 {
 	static const char *const reserved[] = { "main", "settings", NULL };
+	const char *p = s;
 
-	return util_match("^[a-z][a-z0-9_]*(::[a-z][a-z0-9_]*)*$", s) &&
-	    !in_list(s, reserved);
+	for (;;) {
+		if (strchr(LOWER, *p) == NULL || *p == '\0')
+			return 0;
+		p += 1 + strspn(p + 1, LOWER DIGIT "_");
+		if (*p == '\0')
+			break;
+		if (p[0] != ':' || p[1] != ':')
+			return 0;
+		p += 2;
+	}
+	return !in_list(s, reserved);
 }
 
 int
@@ -44,26 +70,64 @@ config_valid_environment(const char *s)
 	return p != s && !in_list(s, reserved);
 }
 
+/* ^[a-z_][a-zA-Z0-9_]*$ */
 int
 config_valid_param(const char *s)
 {
 	static const char *const reserved[] = { "name", "title", "facts",
 	    "server_facts", "trusted", "environment", NULL };
 
-	return util_match("^[a-z_][a-zA-Z0-9_]*$", s) && !in_list(s, reserved);
+	return *s != '\0' && strchr(LOWER "_", *s) != NULL &&
+	    s[1 + strspn(s + 1, LOWER UPPER DIGIT "_")] == '\0' &&
+	    !in_list(s, reserved);
 }
 
+/* Skips one or more characters of set at *p; 0 when there is none. */
+static int
+skip(const char **p, const char *set)
+{
+	size_t n = strspn(*p, set);
+
+	*p += n;
+	return n > 0;
+}
+
+/* ^(recipe\[[A-Za-z0-9_.-]+(::[A-Za-z0-9_.-]+)?
+ *   (@[0-9]+\.[0-9]+(\.[0-9]+)?)?\]|role\[[A-Za-z0-9_-]+\])$ */
 int
 config_valid_run_list_item(const char *s)
 {
-	return util_match("^(recipe\\[[A-Za-z0-9_.-]+(::[A-Za-z0-9_.-]+)?"
-	    "(@[0-9]+\\.[0-9]+(\\.[0-9]+)?)?\\]|role\\[[A-Za-z0-9_-]+\\])$", s);
+	static const char name[] = LOWER UPPER DIGIT "_.-";
+
+	if (strncmp(s, "role[", 5) == 0) {
+		s += 5;
+		return skip(&s, LOWER UPPER DIGIT "_-") && strcmp(s, "]") == 0;
+	}
+	if (strncmp(s, "recipe[", 7) != 0)
+		return 0;
+	s += 7;
+	if (!skip(&s, name))
+		return 0;
+	if (s[0] == ':' && s[1] == ':') {
+		s += 2;
+		if (!skip(&s, name))
+			return 0;
+	}
+	if (*s == '@') {
+		s++;
+		if (!skip(&s, DIGIT) || *s++ != '.' || !skip(&s, DIGIT))
+			return 0;
+		if (*s == '.' && (s++, !skip(&s, DIGIT)))
+			return 0;
+	}
+	return strcmp(s, "]") == 0;
 }
 
+/* ^[A-Za-z0-9_-]+$, at most CONFIG_NAME_MAX long */
 int
 config_valid_role_name(const char *s)
 {
-	return strlen(s) <= CONFIG_NAME_MAX && util_match("^[A-Za-z0-9_-]+$", s);
+	return strlen(s) <= CONFIG_NAME_MAX && all_of(s, LOWER UPPER DIGIT "_-");
 }
 
 struct check {
@@ -176,7 +240,10 @@ get_mode(struct check *k, const struct value *map, const char *key,
 
 	if (v == NULL)
 		return 0;
-	if (v->type != VAL_STR || !util_match("^0?[0-7]{3}$", v->s))
+	/* ^0?[0-7]{3}$ */
+	if (v->type != VAL_STR || !all_of(v->s, "01234567") ||
+	    strlen(v->s) < 3 || strlen(v->s) > 4 ||
+	    (strlen(v->s) == 4 && v->s[0] != '0'))
 		return bad(k, v, "cache.%s must be an octal file mode in quotes, "
 		    "like \"0640\"", key);
 	*out = (int)strtol(v->s, NULL, 8);

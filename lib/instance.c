@@ -1,5 +1,6 @@
 /* instance: allocation and small accessors for struct instance. */
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,14 +58,10 @@ instance_free(struct instance *in)
 		return;
 	for (i = 0; i < instance_nfields; i++)
 		free_field(INSTANCE_FIELD(in, &instance_fields[i]));
-	for (i = 0; i < in->ngroups; i++) {
-		free(in->groups[i].id);
-		free(in->groups[i].name);
-	}
-	for (i = 0; i < in->ntags; i++) {
-		free(in->tags[i].key);
-		free(in->tags[i].value);
-	}
+	for (i = 0; i < in->ngroups; i++)
+		free(in->groups[i].id);		/* name is in the same block */
+	for (i = 0; i < in->ntags; i++)
+		free(in->tags[i].key);		/* so is value */
 	free(in->groups);
 	free(in->tags);
 	free(in);
@@ -108,22 +105,50 @@ instance_set(char **field, const char *v)
 	return 0;
 }
 
+/* list (n items of size each) with room for one more, or NULL (out of
+ * memory; list unchanged). A list holds 4, 8, 16, ... items: its size
+ * follows from n. */
+static void *
+room(void *list, size_t n, size_t size)
+{
+	size_t cap;
+
+	if (n != 0 && (n < 4 || (n & (n - 1)) != 0))
+		return list;
+	cap = n == 0 ? 4 : 2 * n;
+	return cap > SIZE_MAX / size ? NULL : realloc(list, cap * size);
+}
+
+/* a and b copied into one block: *pa (to free) and *pb within it. */
+static int
+pair(char **pa, char **pb, const char *a, const char *b)
+{
+	size_t la, lb;
+
+	a = a ? a : "";
+	b = b ? b : "";
+	la = strlen(a);
+	lb = strlen(b);
+	if (la > SIZE_MAX / 2 - 1 || lb > SIZE_MAX / 2 - 1 ||
+	    (*pa = malloc(la + lb + 2)) == NULL)
+		return -1;
+	memcpy(*pa, a, la + 1);
+	*pb = *pa + la + 1;
+	memcpy(*pb, b, lb + 1);
+	return 0;
+}
+
 int
 instance_add_tag(struct instance *in, const char *key, const char *value)
 {
 	struct tag *t;
 
-	if ((t = realloc(in->tags, (in->ntags + 1) * sizeof(*t))) == NULL)
+	if ((t = room(in->tags, in->ntags, sizeof(*t))) == NULL)
 		return -1;
 	in->tags = t;
 	t = &in->tags[in->ntags];
-	t->key = strdup(key);
-	t->value = strdup(value ? value : "");
-	if (t->key == NULL || t->value == NULL) {
-		free(t->key);
-		free(t->value);
+	if (pair(&t->key, &t->value, key, value) == -1)
 		return -1;
-	}
 	in->ntags++;
 	return 0;
 }
@@ -133,17 +158,12 @@ instance_add_group(struct instance *in, const char *id, const char *name)
 {
 	struct secgroup *g;
 
-	if ((g = realloc(in->groups, (in->ngroups + 1) * sizeof(*g))) == NULL)
+	if ((g = room(in->groups, in->ngroups, sizeof(*g))) == NULL)
 		return -1;
 	in->groups = g;
 	g = &in->groups[in->ngroups];
-	g->id = strdup(id ? id : "");
-	g->name = strdup(name ? name : "");
-	if (g->id == NULL || g->name == NULL) {
-		free(g->id);
-		free(g->name);
+	if (pair(&g->id, &g->name, id, name) == -1)
 		return -1;
-	}
 	in->ngroups++;
 	return 0;
 }

@@ -201,13 +201,14 @@ object_set(json_t *o, const char *key, json_t *v)
 
 	if (v == NULL)
 		return -1;
+	/* checked here: jansson need not check again */
 	if (util_utf8_valid(key, strlen(key)))
-		return json_object_set_new(o, key, v);
+		return json_object_set_new_nocheck(o, key, v);
 	if ((fixed = util_utf8_repair(key)) == NULL) {
 		json_decref(v);
 		return -1;
 	}
-	rc = json_object_set_new(o, fixed, v);
+	rc = json_object_set_new_nocheck(o, fixed, v);
 	free(fixed);
 	return rc;
 }
@@ -325,29 +326,86 @@ convert(const struct value *v, struct memo *m, struct err *e)
 	return NULL;
 }
 
+/* While jsonio_emit builds and dumps a document, jansson allocates from
+ * a bump arena (its free is a no-op) that is dropped whole afterwards:
+ * no per-node malloc or free for the tens of thousands of nodes of a
+ * large peers list. jansson's allocator is process-wide; nothing else
+ * uses jansson meanwhile (one thread), and no node outlives the arena. */
+struct chunk {
+	struct chunk *next;
+	size_t used, cap;
+	max_align_t data[];
+};
+
+static struct chunk *arena;
+
+static void *
+arena_malloc(size_t n)
+{
+	struct chunk *c = arena;
+	size_t cap;
+	void *p;
+
+	n = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t) *
+	    sizeof(max_align_t);
+	if (c == NULL || c->cap - c->used < n) {
+		cap = c == NULL ? 64 * 1024 : 2 * c->cap;
+		if (cap > 4 * 1024 * 1024)
+			cap = 4 * 1024 * 1024;
+		if (cap < n)
+			cap = n;
+		if ((c = malloc(sizeof(*c) + cap)) == NULL)
+			return NULL;
+		c->next = arena;
+		c->used = 0;
+		c->cap = cap;
+		arena = c;
+	}
+	p = (char *)c->data + c->used;
+	c->used += n;
+	return p;
+}
+
+static void
+arena_free(void *p)
+{
+	(void)p;
+}
+
+static void
+arena_drop(void)
+{
+	struct chunk *c;
+
+	while ((c = arena) != NULL) {
+		arena = c->next;
+		free(c);
+	}
+}
+
 int
 jsonio_emit(const struct value *v, struct buf *out, struct err *e)
 {
-	json_t *j;
+	json_malloc_t old_malloc;
+	json_free_t old_free;
+	struct memo m = { 0 };
 	char *text = NULL;
+	json_t *j;
 	int rc = 0;
 
-	struct memo m = { 0 };
-	size_t i;
-
 	e->code = ERR_OK;
+	json_get_alloc_funcs(&old_malloc, &old_free);
+	json_set_alloc_funcs(arena_malloc, arena_free);
 	j = to_json(v, &m, e);
-	for (i = 0; i < m.cap; i++)
-		json_decref(m.j[i]);
 	free(m.v);
 	free(m.j);
 	if (j == NULL)
-		return e->code != ERR_OK ? (int)e->code :
+		rc = e->code != ERR_OK ? (int)e->code :
 		    err_set(e, ERR_FAIL, "out of memory");
-	if ((text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) ==
+	else if ((text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) ==
 	    NULL || buf_puts(out, text) == -1 || buf_putc(out, '\n') == -1)
 		rc = err_set(e, ERR_FAIL, "out of memory");
-	free(text);
-	json_decref(j);
+	json_set_alloc_funcs(old_malloc, old_free);
+	arena_drop();
 	return rc;
 }

@@ -54,15 +54,20 @@ value_float(double f)
 	return v;
 }
 
+/* The string is stored right after the value, in the same block. */
 struct value *
 value_str(const char *s)
 {
-	struct value *v = new(VAL_STR);
+	size_t len = strlen(s);
+	struct value *v;
 
-	if (v != NULL && (v->s = strdup(s)) == NULL) {
-		free(v);
+	if (len > SIZE_MAX - sizeof(*v) - 1 ||
+	    (v = calloc(1, sizeof(*v) + len + 1)) == NULL)
 		return NULL;
-	}
+	v->type = VAL_STR;
+	v->refs = 1;
+	v->s = (char *)(v + 1);
+	memcpy(v->s, s, len + 1);
 	return v;
 }
 
@@ -102,13 +107,13 @@ value_free(struct value *v)
 	free(v->slots);
 	free(v->key_pos);
 	free(v->items);
-	free(v->s);
 	free(v);
 }
 
 /* Room for one more item. The arrays hold 4, 8, 16, ... items (no size
  * is kept: it follows from n), so a long list costs O(n), not O(n^2)
- * copying. */
+ * copying. A map's key positions are only kept once one is known (a map
+ * read from the config). */
 static int
 grow(struct value *c, int with_keys)
 {
@@ -129,9 +134,12 @@ grow(struct value *c, int with_keys)
 		if ((keys = realloc(c->keys, size * sizeof(*keys))) == NULL)
 			return -1;
 		c->keys = keys;
-		if ((pos = realloc(c->key_pos, 2 * size * sizeof(*pos))) == NULL)
-			return -1;
-		c->key_pos = pos;
+		if (c->key_pos != NULL) {
+			if ((pos = realloc(c->key_pos, 2 * size *
+			    sizeof(*pos))) == NULL)
+				return -1;
+			c->key_pos = pos;
+		}
 	}
 	return 0;
 }
@@ -248,9 +256,22 @@ value_map_set_at(struct value *map, const char *key, struct value *v,
 		value_free(v);
 		return -1;
 	}
+	if (map->key_pos == NULL && (line != 0 || col != 0)) {
+		size_t size = 4;
+
+		while (size <= map->n)	/* what grow() made room for */
+			size *= 2;
+		if ((map->key_pos = calloc(2 * size, sizeof(int))) == NULL) {
+			free(k);
+			value_free(v);
+			return -1;
+		}
+	}
 	map->keys[map->n] = k;
-	map->key_pos[2 * map->n] = line;
-	map->key_pos[2 * map->n + 1] = col;
+	if (map->key_pos != NULL) {
+		map->key_pos[2 * map->n] = line;
+		map->key_pos[2 * map->n + 1] = col;
+	}
 	map->items[map->n++] = v;
 	slots_update(map);
 	return 0;

@@ -22,7 +22,7 @@ struct value {
 	int b;			/* VAL_BOOL */
 	long long i;		/* VAL_INT */
 	double f;		/* VAL_FLOAT */
-	char *s;		/* VAL_STR */
+	char *s;		/* VAL_STR (in the value's own block) */
 	size_t n;		/* VAL_LIST, VAL_MAP: number of items */
 	char **keys;		/* VAL_MAP: keys, in insertion order */
 	int *key_pos;		/* VAL_MAP: line, column of each key (0, 0: none) */

@@ -47,6 +47,18 @@ fail(struct ctx *c, const yaml_mark_t *m, const char *what, const char *arg)
 	    arg ? "'" : "");
 }
 
+/* ^[-+]?(0|[1-9][0-9]*)$ (the commonest number: no regex for it) */
+static int
+decimal(const char *s)
+{
+	if (*s == '-' || *s == '+')
+		s++;
+	if (*s == '0')
+		return s[1] == '\0';
+	return *s >= '1' && *s <= '9' && s[1 + strspn(s + 1, "0123456789")] ==
+	    '\0';
+}
+
 /* A plain scalar as YAML 1.2's core schema reads it, refusing what YAML
  * 1.1 (Puppet's and Ruby's reader) would read differently. */
 static struct value *
@@ -75,7 +87,11 @@ plain_scalar(struct ctx *c, const char *s, const yaml_mark_t *m, int *bad)
 			    "false, or quote it for a string:", s);
 			return NULL;
 		}
-	if (util_match("^[-+]?(0|[1-9][0-9]*)$", s)) {
+	/* every number below starts with one of these: the rest is a string
+	 * without running a regex */
+	if (strchr("+-.0123456789", *s) == NULL)
+		return value_str(s);
+	if (decimal(s)) {
 		errno = 0;
 		ll = strtoll(s, &end, 10);
 		if (errno == ERANGE) {
@@ -146,13 +162,8 @@ attach(struct ctx *c, struct value *v, const yaml_mark_t *m)
 			snprintf(k, sizeof(k), "%lld", v->i);
 			value_free(v);
 			f->key = strdup(k);
-		} else if (v->refs > 1) {
-			/* anchored or aliased: the string is shared */
-			f->key = strdup(v->s);
-			value_free(v);
 		} else {
-			f->key = v->s;
-			v->s = NULL;
+			f->key = strdup(v->s);
 			value_free(v);
 		}
 		if (f->key == NULL)

@@ -182,9 +182,10 @@ def test_stale_fallback(c):
 
 
 def test_broken_caches(c):
-    """A file that is not SQLite, a cache of another schema version, and a
-    cache built with other aws.filters are ignored with one warning (the
-    lookup goes live) and replaced by the next refresh."""
+    """A file that is not SQLite, a cache of another schema version, a
+    cache built with other aws.filters and an instance row whose tags are
+    cut short are ignored with one warning (the lookup goes live) and
+    replaced by the next refresh."""
     with open(c.db, "w") as f:
         f.write("this is not a database\n" * 100)
     _, out, err = c.run("enc", "web-s1")
@@ -201,7 +202,7 @@ def test_broken_caches(c):
     db.close()
     _, _, err = c.run("enc", "web-s1")
     check(re.fullmatch(r"enc: ignoring cache .* has schema version 99; this program reads "
-                       r"version 2; the next --refresh rebuilds it\n", err), err)
+                       r"version 3; the next --refresh rebuilds it\n", err), err)
     c.refresh()
     scoped = c.write_config("", "scoped.yaml")
     text = open(scoped).read().replace("aws:\n  region: us-east-1\n",
@@ -214,6 +215,20 @@ def test_broken_caches(c):
         f.write(b"")
     _, _, err = c.run("enc", "web-s1")
     check("ignoring" in err, "an empty file: %r" % err)
+    # an instance's tags blob cut short (no NUL after the last value): the
+    # row is refused with one line, never read past its end
+    c.refresh()
+    db = sqlite3.connect(c.db)
+    db.execute("UPDATE instances SET tags = substr(tags, 1, length(tags) - 1) "
+               "WHERE instance_id IN (SELECT instance_id FROM instances i, tags t "
+               "WHERE t.n = i.n AND t.key = 'Name' AND t.value = 'web-s1')")
+    db.commit()
+    db.close()
+    _, out, err = c.run("enc", "web-s1")
+    check(re.fullmatch(r"enc: ignoring the cache: cache .*fleet.db: damaged tags or "
+                       r"security groups of i-[0-9a-f]+\n", err), "damaged blob: %r" % err)
+    _, live, _ = c.run("enc", "--live", "web-s1")
+    check(out == live, "damaged blob: not the live answer")
 
 
 def test_refresh_fails_keeps_cache(c):

@@ -1,5 +1,6 @@
 /* test_config: config_load and config_parse over fixtures/config, plus
- * the file-level limits and the validators.
+ * the file-level limits and the validators (also against the regexes
+ * they implement).
  *
  * A case is $FIXTURES/config/NAME.yaml or NAME.json. Its first line is
  *   # why: WHY THE CASE EXISTS
@@ -18,6 +19,7 @@
  * gave (without the directory), for review.
  */
 #include <errno.h>
+#include <regex.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -554,6 +556,83 @@ test_validators(void **state)
 	}
 }
 
+/* The validators are written with strspn; each must accept exactly what
+ * its POSIX regex (the spec, kept here) accepts, on every string of up to
+ * DIFF_LEN tokens of an alphabet of the characters and pieces that
+ * matter to them. */
+#define DIFF_LEN 4
+
+static const char *const diff_tokens[] = { "a", "Z", "0", "_", "-", ".",
+    ":", "::", "@", "1.2", "]", "recipe[", "role[", "main" };
+#define NTOKENS (sizeof(diff_tokens) / sizeof(diff_tokens[0]))
+
+static const struct {
+	const char *pattern;
+	int (*fn)(const char *);
+	const char *const *reserved;
+} diff_specs[] = {
+	{ "^[a-z][a-z0-9_]*(::[a-z][a-z0-9_]*)*$", config_valid_class,
+	    (const char *const[]){ "main", "settings", NULL } },
+	{ "^[a-z_][a-zA-Z0-9_]*$", config_valid_param,
+	    (const char *const[]){ "name", "title", "facts", "server_facts",
+	    "trusted", "environment", NULL } },
+	{ "^(recipe\\[[A-Za-z0-9_.-]+(::[A-Za-z0-9_.-]+)?"
+	    "(@[0-9]+\\.[0-9]+(\\.[0-9]+)?)?\\]|role\\[[A-Za-z0-9_-]+\\])$",
+	    config_valid_run_list_item, NULL },
+	{ "^[A-Za-z0-9_-]+$", config_valid_role_name, NULL },
+};
+
+static int
+reserved_word(const char *const *list, const char *s)
+{
+	for (; list != NULL && *list != NULL; list++)
+		if (strcmp(*list, s) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+test_validators_match_regexes(void **state)
+{
+	regex_t re[sizeof(diff_specs) / sizeof(diff_specs[0])];
+	size_t k, i, idx[DIFF_LEN], len, checked = 0;
+	char s[64];
+
+	(void)state;
+	for (k = 0; k < sizeof(diff_specs) / sizeof(diff_specs[0]); k++)
+		assert_int_equal(regcomp(&re[k], diff_specs[k].pattern,
+		    REG_EXTENDED | REG_NOSUB), 0);
+	for (len = 0; len <= DIFF_LEN; len++) {
+		memset(idx, 0, sizeof(idx));
+		for (;;) {
+			s[0] = '\0';
+			for (i = 0; i < len; i++)
+				strcat(s, diff_tokens[idx[i]]);
+			for (k = 0; k < sizeof(diff_specs) / sizeof(diff_specs[0]);
+			    k++) {
+				int want = regexec(&re[k], s, 0, NULL, 0) == 0 &&
+				    !reserved_word(diff_specs[k].reserved, s);
+				int got = diff_specs[k].fn(s) != 0;
+
+				if (got != want)
+					fail_msg("\"%s\": %s says %d, the regex %s "
+					    "%d", s, k == 0 ? "class" : k == 1 ?
+					    "param" : k == 2 ? "run-list item" :
+					    "role name", got, diff_specs[k].pattern,
+					    want);
+				checked++;
+			}
+			for (i = 0; i < len && ++idx[i] == NTOKENS; i++)
+				idx[i] = 0;
+			if (i == len)
+				break;
+		}
+	}
+	for (k = 0; k < sizeof(diff_specs) / sizeof(diff_specs[0]); k++)
+		regfree(&re[k]);
+	assert_true(checked > 100000);
+}
+
 int
 main(void)
 {
@@ -565,6 +644,7 @@ main(void)
 		cmocka_unit_test(test_load_directory),
 		cmocka_unit_test(test_parse_len),
 		cmocka_unit_test(test_validators),
+		cmocka_unit_test(test_validators_match_regexes),
 	};
 	struct tu_group g = TU_GROUP("config");
 

@@ -26,6 +26,9 @@
  * source is one (profile, region) read by the refresh, with its own
  * refresh time (older than the others when its instances were kept from
  * the previous cache). */
+/* The column of the first instance_fields entry in instances. */
+#define FIELD0 2
+
 static const char schema_tail[] =
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;"
     "CREATE TABLE sources(src INTEGER PRIMARY KEY, profile TEXT,"
@@ -58,6 +61,21 @@ db_err(struct err *e, enum err_code code, const char *path, sqlite3 *db)
 {
 	return err_set(e, code, "cache %s: %s", path,
 	    db ? sqlite3_errmsg(db) : "cannot open");
+}
+
+/* Before the first connection: one thread uses SQLite, so no mutexes,
+ * and no allocation statistics (each malloc took a lock for them). Once
+ * SQLite is initialised sqlite3_config() refuses, harmlessly. */
+static void
+sqlite_setup(void)
+{
+	static int done;
+
+	if (done)
+		return;
+	done = 1;
+	(void)sqlite3_config(SQLITE_CONFIG_SINGLETHREAD);
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
 /* "file:PATH?immutable=1" with the URI's special characters escaped. */
@@ -103,6 +121,7 @@ cache_open(const char *path, struct cache **out, struct err *e)
 		cache_close(c);
 		return NOMEM(e);
 	}
+	sqlite_setup();
 	rc = sqlite3_open_v2(uri, &c->db, SQLITE_OPEN_READONLY |
 	    SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
 	free(uri);
@@ -313,15 +332,13 @@ each(struct cache *c, const char *where, const char *order, int light,
 	struct instance *in = NULL;
 	struct buf sql;
 	size_t i;
-	int rs, rc = 0, ntags = (int)instance_nfields;
+	int rs, rc = 0, ntags = FIELD0 + (int)instance_nfields;
 	unsigned long fields;
 
 	buf_init(&sql, 0);
-	(void)buf_puts(&sql, "SELECT ");
-	for (i = 0; i < instance_nfields; i++)
-		(void)buf_printf(&sql, "i.%s, ", instance_fields[i].name);
-	if (buf_printf(&sql, "i.tags, i.sgs FROM instances i WHERE %s "
-	    "ORDER BY %s", where, order) == -1)
+	/* i.*: n, src, the instance_fields columns, tags, sgs (FIELD0 on) */
+	if (buf_printf(&sql, "SELECT i.* FROM instances i WHERE %s ORDER BY %s",
+	    where, order) == -1)
 		return NOMEM(e);
 	st = prepare(c->db, sql.data, b);
 	buf_free(&sql);
@@ -334,7 +351,7 @@ each(struct cache *c, const char *where, const char *order, int light,
 		for (i = 0; i < instance_nfields; i++)
 			if ((fields & (1UL << i)) != 0 &&
 			    instance_set(&INSTANCE_FIELD(in, &instance_fields[i]),
-			    col(st, (int)i)) == -1)
+			    col(st, FIELD0 + (int)i)) == -1)
 				goto nomem;
 		if ((rc = pairs_get(st, ntags, in, instance_add_tag, f)) == 0 &&
 		    light < 2)
@@ -592,6 +609,7 @@ cache_writer_begin(const char *path, mode_t mode, struct cache_writer **out,
 		cache_writer_abort(w);
 		return rc;
 	}
+	sqlite_setup();
 	if (sqlite3_open_v2(w->tmp, &w->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		rc = db_err(e, ERR_FAIL, w->tmp, w->db);

@@ -81,7 +81,7 @@ plain_scalar(struct ctx *c, const char *s, const yaml_mark_t *m, int *bad)
 	if (strcmp(s, "false") == 0 || strcmp(s, "False") == 0 ||
 	    strcmp(s, "FALSE") == 0)
 		return value_bool(0);
-	for (i = 0; ambiguous[i] != NULL; i++)
+	for (i = 0; strchr("yYnNoO", *s) != NULL && ambiguous[i] != NULL; i++)
 		if (strcasecmp(s, ambiguous[i]) == 0) {
 			*bad = fail(c, m, "ambiguous boolean: write true or "
 			    "false, or quote it for a string:", s);

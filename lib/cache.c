@@ -18,6 +18,12 @@
 
 #define NOMEM(e) err_set((e), ERR_FAIL, "out of memory")
 
+/* The column of instances (from 0) holding the first instance_fields
+ * entry; the tags blob follows the last one, then the sgs blob. The
+ * writer's INSERT numbers its parameters the same way (?1 is src, n is
+ * NULL). */
+#define FIELD0 2
+
 /* instances has the key n, its source src, one column per
  * instance_fields entry, in that order, then the instance's tags and its
  * security groups, each as one blob of pairs (pairs_put): an instance is
@@ -26,9 +32,6 @@
  * source is one (profile, region) read by the refresh, with its own
  * refresh time (older than the others when its instances were kept from
  * the previous cache). */
-/* The column of the first instance_fields entry in instances. */
-#define FIELD0 2
-
 static const char schema_tail[] =
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;"
     "CREATE TABLE sources(src INTEGER PRIMARY KEY, profile TEXT,"
@@ -336,7 +339,7 @@ each(struct cache *c, const char *where, const char *order, int light,
 	unsigned long fields;
 
 	buf_init(&sql, 0);
-	/* i.*: n, src, the instance_fields columns, tags, sgs (FIELD0 on) */
+	/* i.*: n, src, then from FIELD0 the fields, tags and sgs */
 	if (buf_printf(&sql, "SELECT i.* FROM instances i WHERE %s ORDER BY %s",
 	    where, order) == -1)
 		return NOMEM(e);
@@ -681,9 +684,9 @@ cache_writer_add(const struct instance *in, void *ctx, struct err *e)
 			return NOMEM(e);
 	sqlite3_bind_int64(w->ins, 1, w->src);
 	for (i = 0; i < instance_nfields; i++)
-		sqlite3_bind_text(w->ins, (int)i + 2,
+		sqlite3_bind_text(w->ins, FIELD0 + (int)i,
 		    INSTANCE_FIELD(in, &instance_fields[i]), -1, SQLITE_STATIC);
-	i = instance_nfields + 2;
+	i = FIELD0 + instance_nfields;
 	sqlite3_bind_blob(w->ins, (int)i, w->tags.data, (int)w->tags.len,
 	    SQLITE_STATIC);
 	sqlite3_bind_blob(w->ins, (int)i + 1, w->sgs.data, (int)w->sgs.len,

@@ -38,11 +38,9 @@ int cache_match(void *src, enum lookup_strategy s, const char *const *vals,
 
 /* Calls fn for every running instance of region whose tag env_tag is
  * env, and with untagged set, every one without that tag. With
- * tag_keys (at most CACHE_MAX_TAG_KEYS), the instances carry only those
- * tags. Read for peers, they also carry only instance_id, state,
+ * tag_keys, the instances carry only those tags. Read for peers, they also carry only instance_id, state,
  * private_dns, private_ip, availability_zone and region, and security
  * groups only when untagged ones are wanted (and exist). */
-#define CACHE_MAX_TAG_KEYS 8
 int cache_each_in_env(struct cache *c, const char *region,
     const char *env_tag, const char *env, int untagged,
     const char *const *tag_keys, size_t ntag_keys, awsxml_instance_fn fn,

@@ -237,13 +237,14 @@ get_mode(struct check *k, const struct value *map, const char *key,
     int *out)
 {
 	const struct value *v = value_map_get(map, key);
+	size_t len;
 
 	if (v == NULL)
 		return 0;
+	len = v->type == VAL_STR ? strlen(v->s) : 0;
 	/* ^0?[0-7]{3}$ */
-	if (v->type != VAL_STR || !all_of(v->s, "01234567") ||
-	    strlen(v->s) < 3 || strlen(v->s) > 4 ||
-	    (strlen(v->s) == 4 && v->s[0] != '0'))
+	if (len < 3 || len > 4 || (len == 4 && v->s[0] != '0') ||
+	    !all_of(v->s, "01234567"))
 		return bad(k, v, "cache.%s must be an octal file mode in quotes, "
 		    "like \"0640\"", key);
 	*out = (int)strtol(v->s, NULL, 8);

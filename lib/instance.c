@@ -105,20 +105,6 @@ instance_set(char **field, const char *v)
 	return 0;
 }
 
-/* list (n items of size each) with room for one more, or NULL (out of
- * memory; list unchanged). A list holds 4, 8, 16, ... items: its size
- * follows from n. */
-static void *
-room(void *list, size_t n, size_t size)
-{
-	size_t cap;
-
-	if (n != 0 && (n < 4 || (n & (n - 1)) != 0))
-		return list;
-	cap = n == 0 ? 4 : 2 * n;
-	return cap > SIZE_MAX / size ? NULL : realloc(list, cap * size);
-}
-
 /* a and b copied into one block: *pa (to free) and *pb within it. */
 static int
 pair(char **pa, char **pb, const char *a, const char *b)
@@ -143,7 +129,7 @@ instance_add_tag(struct instance *in, const char *key, const char *value)
 {
 	struct tag *t;
 
-	if ((t = room(in->tags, in->ntags, sizeof(*t))) == NULL)
+	if ((t = util_list_room(in->tags, in->ntags, sizeof(*t))) == NULL)
 		return -1;
 	in->tags = t;
 	t = &in->tags[in->ntags];
@@ -158,7 +144,8 @@ instance_add_group(struct instance *in, const char *id, const char *name)
 {
 	struct secgroup *g;
 
-	if ((g = room(in->groups, in->ngroups, sizeof(*g))) == NULL)
+	if ((g = util_list_room(in->groups, in->ngroups, sizeof(*g))) ==
+	    NULL)
 		return -1;
 	in->groups = g;
 	g = &in->groups[in->ngroups];

@@ -28,6 +28,27 @@ util_strndup(const char *s, size_t n)
 	return p;
 }
 
+size_t
+util_list_cap(size_t n)
+{
+	size_t cap = 4;
+
+	while (cap <= n && cap <= SIZE_MAX / 2)
+		cap *= 2;
+	return cap;
+}
+
+void *
+util_list_room(void *list, size_t n, size_t size)
+{
+	size_t cap;
+
+	if (n != 0 && (n < 4 || (n & (n - 1)) != 0))
+		return list;	/* not full */
+	cap = util_list_cap(n);
+	return cap > SIZE_MAX / size ? NULL : realloc(list, cap * size);
+}
+
 void (*util_wipe_hook)(const void *p, size_t n);
 
 void

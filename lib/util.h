@@ -26,6 +26,14 @@ int util_utf8_valid(const char *s, size_t n);
  * replaced by U+FFFD, or NULL when out of memory. */
 char *util_utf8_repair(const char *s);
 
+/* Lists that keep no size: a list of n items holds util_list_cap(n) (4,
+ * 8, 16, ...), so growing one item at a time costs O(n) copying.
+ * util_list_room returns list with room for item n (reallocated when n
+ * fills it; items of size bytes), or NULL when out of memory (list is
+ * then unchanged). */
+size_t util_list_cap(size_t n);
+void *util_list_room(void *list, size_t n, size_t size);
+
 /* The directory part of path ("." when there is none) into dir. */
 void util_dir_of(const char *path, char *dir, size_t size);
 /* fsyncs the directory holding path (after a rename into it); best

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
 #include "value.h"
 
 static struct value *
@@ -110,33 +111,26 @@ value_free(struct value *v)
 	free(v);
 }
 
-/* Room for one more item. The arrays hold 4, 8, 16, ... items (no size
- * is kept: it follows from n), so a long list costs O(n), not O(n^2)
- * copying. A map's key positions are only kept once one is known (a map
- * read from the config). */
+/* Room for one more item (util_list_room: the arrays keep no size). A
+ * map's key positions, two ints per key, are only kept once one is
+ * known (a map read from the config). */
 static int
 grow(struct value *c, int with_keys)
 {
 	struct value **items;
 	char **keys;
 	int *pos;
-	size_t size;
 
-	if (c->n != 0 && (c->n < 4 || (c->n & (c->n - 1)) != 0))
-		return 0;	/* not full */
-	size = c->n == 0 ? 4 : 2 * c->n;
-	if (size > SIZE_MAX / sizeof(*items))
-		return -1;
-	if ((items = realloc(c->items, size * sizeof(*items))) == NULL)
+	if ((items = util_list_room(c->items, c->n, sizeof(*items))) == NULL)
 		return -1;
 	c->items = items;
 	if (with_keys) {
-		if ((keys = realloc(c->keys, size * sizeof(*keys))) == NULL)
+		if ((keys = util_list_room(c->keys, c->n, sizeof(*keys))) == NULL)
 			return -1;
 		c->keys = keys;
 		if (c->key_pos != NULL) {
-			if ((pos = realloc(c->key_pos, 2 * size *
-			    sizeof(*pos))) == NULL)
+			if ((pos = util_list_room(c->key_pos, c->n,
+			    2 * sizeof(*pos))) == NULL)
 				return -1;
 			c->key_pos = pos;
 		}
@@ -257,11 +251,8 @@ value_map_set_at(struct value *map, const char *key, struct value *v,
 		return -1;
 	}
 	if (map->key_pos == NULL && (line != 0 || col != 0)) {
-		size_t size = 4;
-
-		while (size <= map->n)	/* what grow() made room for */
-			size *= 2;
-		if ((map->key_pos = calloc(2 * size, sizeof(int))) == NULL) {
+		if ((map->key_pos = calloc(util_list_cap(map->n),
+		    2 * sizeof(int))) == NULL) {
 			free(k);
 			value_free(v);
 			return -1;

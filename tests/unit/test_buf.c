@@ -291,6 +291,34 @@ test_trim(void **state)
 	}
 }
 
+/* A list grown one item at a time holds 4, 8, 16, ... items, is left as
+ * it is until full, keeps every item across the reallocations, and a
+ * size that would overflow is refused. */
+static void
+test_list_room(void **state)
+{
+	int *list = NULL, *p;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(util_list_cap(0), 4);
+	assert_int_equal(util_list_cap(3), 4);
+	assert_int_equal(util_list_cap(4), 8);
+	assert_int_equal(util_list_cap(9), 16);
+	for (n = 0; n < 1000; n++) {
+		if ((p = util_list_room(list, n, sizeof(*list))) == NULL)
+			fail_msg("out of memory at %zu", n);
+		if (n > 4 && (n & (n - 1)) != 0)	/* not full: kept */
+			assert_ptr_equal(p, list);
+		list = p;
+		list[n] = (int)n;
+	}
+	for (n = 0; n < 1000; n++)
+		assert_int_equal(list[n], (int)n);
+	assert_null(util_list_room(list, 1024, SIZE_MAX / 1024));
+	free(list);
+}
+
 int
 main(void)
 {
@@ -304,6 +332,7 @@ main(void)
 		cmocka_unit_test(test_reset_and_steal),
 		cmocka_unit_test(test_utf8_n),
 		cmocka_unit_test(test_trim),
+		cmocka_unit_test(test_list_room),
 	};
 	struct tu_group g = TU_GROUP("buf");
 
